@@ -1,0 +1,60 @@
+"""The case lists' filters (django-filter)."""
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+
+from .forms import staff_who_work_cases
+from .models import Case, Category, Channel, Department, Step, Urgency
+from .selectors import overdue_q
+
+
+class CaseFilter(filters.FilterSet):
+    q = filters.CharFilter(label=_("Search"), method="search")
+    step = filters.MultipleChoiceFilter(label=_("Step"), choices=Step.choices)
+    urgency = filters.ChoiceFilter(label=_("Urgency"), choices=Urgency.choices)
+    channel = filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices)
+    category = filters.ChoiceFilter(label=_("Category"), choices=Category.choices)
+    department = filters.ModelChoiceFilter(label=_("Department"), queryset=Department.objects.all())
+    owner = filters.ModelChoiceFilter(label=_("Owner"), queryset=staff_who_work_cases())
+    received = filters.DateFromToRangeFilter(label=_("Received between"), field_name="received_at")
+    overdue = filters.BooleanFilter(label=_("Overdue"), method="filter_overdue")
+    ordering = filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=(
+            ("received_at", "received"),
+            ("reference", "reference"),
+            ("urgency", "urgency"),
+            ("step", "step"),
+            ("customer__name", "customer"),
+        ),
+        field_labels={
+            "received_at": _("Received"),
+            "reference": _("Reference"),
+            "urgency": _("Urgency"),
+            "step": _("Step"),
+            "customer__name": _("Customer"),
+        },
+    )
+
+    class Meta:
+        model = Case
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(reference__icontains=value)
+            | Q(customer__name__icontains=value)
+            | Q(customer__phone__icontains=value)
+            | Q(customer__email__icontains=value)
+            | Q(description__icontains=value)
+            | Q(order_number__icontains=value)
+        )
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(overdue_q()) if value else queryset.exclude(overdue_q())

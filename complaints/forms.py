@@ -1,0 +1,137 @@
+"""Forms for the agent's pages. They check types and lengths; the lifecycle checks what a step
+needs before the case may move on."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from . import lifecycle
+from .models import Case, Department, Remedy, User
+
+
+def staff_who_work_cases():
+    return (
+        User.objects.filter(is_active=True, groups__permissions__codename="work_case")
+        .select_related("department")
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        if obj.department:
+            return f"{obj} ({obj.department})"
+        return str(obj)
+
+
+class StepForm(forms.ModelForm):
+    """The data of the case's current step. Nothing is required here: a step's data may be
+    saved bit by bit; the move onward is what demands it complete."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    to = forms.CharField(required=False, widget=forms.HiddenInput)
+    note = forms.CharField(
+        label=_("Note for the timeline (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    remedy_types = forms.MultipleChoiceField(
+        label=_("Remedies"),
+        choices=Remedy.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    satisfaction_rating = forms.TypedChoiceField(
+        label=_("Rating (1 = very unhappy, 5 = very happy)"),
+        choices=[(i, str(i)) for i in range(1, 6)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = Case
+        fields: list[str] = []
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "desired_outcome": forms.Textarea(attrs={"rows": 2}),
+            "customer_account": forms.Textarea(attrs={"rows": 5}),
+            "root_cause_analysis": forms.Textarea(attrs={"rows": 4}),
+            "remedy_plan": forms.Textarea(attrs={"rows": 4}),
+            "actions_taken": forms.Textarea(attrs={"rows": 4}),
+            "report": forms.Textarea(attrs={"rows": 6}),
+            "agreement_note": forms.Textarea(attrs={"rows": 3}),
+            "follow_up_comment": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, instance=case, **kwargs)
+        step_fields = lifecycle.STEP_FIELDS[case.step]
+        for name in list(self.fields):
+            if name not in step_fields and name not in ("version", "to", "note"):
+                del self.fields[name]
+        for name in step_fields:
+            if name not in self.fields:
+                self.fields[name] = self._meta.model._meta.get_field(name).formfield()
+            self.fields[name].required = False
+        if "responsible_person" in self.fields:
+            self.fields["responsible_person"] = StaffChoiceField(
+                queryset=staff_who_work_cases(), required=False, label=_("Responsible person")
+            )
+        if "remedy_approved_by" in self.fields:
+            self.fields["remedy_approved_by"] = StaffChoiceField(
+                queryset=staff_who_work_cases(), required=False, label=_("Approved by")
+            )
+        for name, widget in self.Meta.widgets.items():
+            if name in self.fields:
+                self.fields[name].widget = widget
+        for name in step_fields:
+            self.initial.setdefault(name, getattr(case, Case._meta.get_field(name).attname))
+        self.initial.setdefault("version", case.version)
+        self.order_fields([*step_fields, "note"])
+
+    def step_data(self) -> dict:
+        """The step's fields as the services take them."""
+        step_fields = lifecycle.STEP_FIELDS[self.instance.step]
+        return {name: self.cleaned_data[name] for name in step_fields if name in self.cleaned_data}
+
+    def _post_clean(self):
+        # The services validate and write the case; the form must not touch the instance.
+        pass
+
+
+class AssignForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    person = StaffChoiceField(queryset=User.objects.none(), required=False, label=_("Person"))
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.all(), required=False, label=_("Department")
+    )
+    note = forms.CharField(
+        label=_("Instruction"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = staff_who_work_cases()
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("person") and not data.get("department"):
+            raise forms.ValidationError(_("Choose a person or a department."))
+        return data
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=_("Note or message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    customer_visible = forms.BooleanField(
+        label=_("Send to the customer (shown on their tracking page)"), required=False
+    )

@@ -1,0 +1,238 @@
+"""The seven-step lifecycle as data: which moves exist, what each records, what each requires.
+
+``case_transition`` in ``complaints.services`` is the one guard that applies this table; the UI
+and the API both go through it. A move not in ``MOVES`` does not exist.
+
+    receive → listen → analyse → decide → act → confirm → follow_up → closed
+                                    ↑  └─(not valid: explanation)──↗   │
+                                    └──── confirm: customer refused ───┘
+              analyse ← follow_up: customer not satisfied (reopened)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from .models import Case, Step, Validity
+
+ORDER: list[str] = list(Step.values)
+
+
+def step_index(step: str) -> int:
+    return ORDER.index(step)
+
+
+# The data recorded at each step (DOMAIN.md, last column). Editable while the case is at that step.
+STEP_FIELDS: dict[str, tuple[str, ...]] = {
+    Step.RECEIVE: (
+        "channel",
+        "category",
+        "urgency",
+        "product",
+        "order_number",
+        "quantity",
+        "description",
+        "desired_outcome",
+    ),
+    Step.LISTEN: ("customer_account", "desired_outcome", "emotion", "understanding_confirmed"),
+    Step.ANALYSE: (
+        "validity",
+        "root_cause_category",
+        "root_cause_analysis",
+        "department",
+        "responsible_person",
+    ),
+    Step.DECIDE: ("remedy_types", "remedy_value", "remedy_plan", "remedy_approved_by"),
+    Step.ACT: ("actions_taken", "report"),
+    Step.CONFIRM: ("agreement_note",),
+    Step.FOLLOW_UP: ("satisfaction_rating", "follow_up_comment"),
+    Step.CLOSED: (),
+}
+
+# What each step means, for the progress bar and the step panel.
+STEP_HELP: dict[str, Promise] = {
+    Step.RECEIVE: _("Accept the complaint positively, log it and acknowledge it."),
+    Step.LISTEN: _("Let the customer tell the whole story, restate it and confirm you understood."),
+    Step.ANALYSE: _(
+        "Get the facts: is the complaint valid, what is the root cause, who is responsible?"
+    ),
+    Step.DECIDE: _("Decide the remedy and the plan."),
+    Step.ACT: _("Carry the decision out at once and send the investigation report upward."),
+    Step.CONFIRM: _("Explain the decision to the customer and obtain their agreement."),
+    Step.FOLLOW_UP: _("Call the customer back to check they are satisfied."),
+    Step.CLOSED: _("The case is closed."),
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One piece of data a move needs, with the message shown when it is missing."""
+
+    field: str
+    message: Promise
+    present: Callable[[Case], bool] | None = None
+
+    def met(self, case: Case) -> bool:
+        if self.present is not None:
+            return self.present(case)
+        value = getattr(case, self.field if not _is_fk(self.field) else f"{self.field}_id")
+        return value not in (None, "", [], False)
+
+
+def _is_fk(name: str) -> bool:
+    return Case._meta.get_field(name).is_relation
+
+
+@dataclass(frozen=True)
+class Move:
+    source: str
+    target: str
+    label: Promise
+    kind: str = "forward"  # forward | back | reopen
+    requires: tuple[Requirement, ...] = ()
+    # Values the move itself records (the customer's answer at Confirm and Follow up).
+    sets: dict[str, Any] = field(default_factory=dict)
+    # A move open only to some cases, with the reason shown when it is not.
+    allowed: Callable[[Case], bool] | None = None
+    not_allowed_message: Promise | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return STEP_FIELDS[self.source]
+
+    def missing(self, case: Case) -> list[Requirement]:
+        return [r for r in self.requires if not r.met(case)]
+
+
+def _valid_at_all(case: Case) -> bool:
+    return case.validity in (Validity.VALID, Validity.PARTLY)
+
+
+def _not_valid(case: Case) -> bool:
+    return case.validity == Validity.NOT_VALID
+
+
+_RECEIVED = (
+    Requirement("customer", _("The customer is missing.")),
+    Requirement(
+        "customer",
+        _("The customer needs a phone number or an email address."),
+        present=lambda c: bool(c.customer_id and (c.customer.phone or c.customer.email)),
+    ),
+    Requirement("channel", _("Record the channel the complaint came through.")),
+    Requirement("category", _("Record the category.")),
+    Requirement("description", _("Record what happened.")),
+    Requirement("desired_outcome", _("Record what the customer wants.")),
+    Requirement("received_at", _("Record when the complaint was received.")),
+    Requirement("receiver", _("Record who received the complaint.")),
+)
+
+MOVES: dict[tuple[str, str], Move] = {
+    (m.source, m.target): m
+    for m in (
+        Move(Step.RECEIVE, Step.LISTEN, _("Start listening"), requires=_RECEIVED),
+        Move(
+            Step.LISTEN,
+            Step.ANALYSE,
+            _("Understood — start the analysis"),
+            requires=(
+                Requirement("customer_account", _("Write down the customer's account.")),
+                Requirement("desired_outcome", _("Record what the customer wants.")),
+                Requirement(
+                    "understanding_confirmed",
+                    _("Confirm with the customer that you understood them."),
+                ),
+            ),
+        ),
+        Move(
+            Step.ANALYSE,
+            Step.DECIDE,
+            _("Analysis done — decide"),
+            requires=(
+                Requirement("validity", _("Decide whether the complaint is valid.")),
+                Requirement("root_cause_category", _("Choose the root-cause category.")),
+                Requirement("department", _("Name the responsible department.")),
+                Requirement("responsible_person", _("Name the responsible person.")),
+            ),
+        ),
+        Move(
+            Step.DECIDE,
+            Step.ACT,
+            _("Decision made — act"),
+            requires=(
+                Requirement("remedy_types", _("Choose at least one remedy.")),
+                Requirement(
+                    "remedy_value",
+                    _("Record the remedy's value (0 if it has none)."),
+                    present=lambda c: c.remedy_value is not None,
+                ),
+                Requirement("remedy_plan", _("Write down the plan.")),
+            ),
+            allowed=_valid_at_all,
+            not_allowed_message=_(
+                "A complaint found not valid gets an explanation: go straight to Confirm."
+            ),
+        ),
+        Move(
+            Step.DECIDE,
+            Step.CONFIRM,
+            _("Explanation ready — confirm with the customer"),
+            requires=(Requirement("remedy_plan", _("Write down the explanation.")),),
+            allowed=_not_valid,
+            not_allowed_message=_(
+                "Only a complaint found not valid skips Act; this one needs its remedy carried out."
+            ),
+        ),
+        Move(
+            Step.ACT,
+            Step.CONFIRM,
+            _("Done — confirm with the customer"),
+            requires=(
+                Requirement("actions_taken", _("Record the actions taken.")),
+                Requirement("report", _("Write the investigation report.")),
+            ),
+        ),
+        Move(
+            Step.CONFIRM,
+            Step.FOLLOW_UP,
+            _("The customer agrees"),
+            sets={"customer_agreed": True},
+        ),
+        Move(
+            Step.CONFIRM,
+            Step.DECIDE,
+            _("The customer refuses — back to Decide"),
+            kind="back",
+            sets={"customer_agreed": False},
+            requires=(Requirement("agreement_note", _("Record why the customer refused.")),),
+        ),
+        Move(
+            Step.FOLLOW_UP,
+            Step.CLOSED,
+            _("Satisfied — close the case"),
+            sets={"follow_up_satisfied": True},
+            requires=(Requirement("satisfaction_rating", _("Record the customer's rating.")),),
+        ),
+        Move(
+            Step.FOLLOW_UP,
+            Step.ANALYSE,
+            _("Not satisfied — reopen"),
+            kind="reopen",
+            sets={"follow_up_satisfied": False},
+            requires=(
+                Requirement("satisfaction_rating", _("Record the customer's rating.")),
+                Requirement("follow_up_comment", _("Record why the customer is not satisfied.")),
+            ),
+        ),
+    )
+}
+
+
+def moves_from(step: str) -> list[Move]:
+    """The moves open from a step, forward first."""
+    return [m for (source, _target), m in MOVES.items() if source == step]

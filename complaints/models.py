@@ -1,0 +1,362 @@
+"""Customers, departments, staff users, cases and their append-only event log."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Step(models.TextChoices):
+    """The seven steps of complaint handling (投诉处理七步骤), then closed."""
+
+    RECEIVE = "receive", _("Receive")
+    LISTEN = "listen", _("Listen")
+    ANALYSE = "analyse", _("Analyse")
+    DECIDE = "decide", _("Decide")
+    ACT = "act", _("Act")
+    CONFIRM = "confirm", _("Confirm")
+    FOLLOW_UP = "follow_up", _("Follow up")
+    CLOSED = "closed", _("Closed")
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    WALK_IN = "walk_in", _("Walk-in")
+    EMAIL = "email", _("Email")
+    LETTER = "letter", _("Letter")
+    WEB_FORM = "web_form", _("Web form")
+    SOCIAL_MEDIA = "social_media", _("Social media")
+    DEALER = "dealer", _("Dealer")
+
+
+class Category(models.TextChoices):
+    PRODUCT_QUALITY = "product_quality", _("Product quality")
+    SERVICE_ATTITUDE = "service_attitude", _("Service attitude")
+    SERVICE_PROCESS = "service_process", _("Service process / delay")
+    PRICE_BILLING = "price_billing", _("Price or billing")
+    SAFETY = "safety", _("Safety")
+    MISLEADING_PROMOTION = "misleading_promotion", _("Misleading promotion")
+    CUSTOMER_MISUSE = "customer_misuse", _("Customer misuse")
+    OTHER = "other", _("Other")
+
+
+class Urgency(models.TextChoices):
+    RED = "red", _("Red — handle immediately")
+    YELLOW = "yellow", _("Yellow — within 24 hours")
+    GREEN = "green", _("Green — within 48 hours")
+
+
+class Validity(models.TextChoices):
+    VALID = "valid", _("Valid")
+    PARTLY = "partly", _("Partly valid")
+    NOT_VALID = "not_valid", _("Not valid (misunderstanding)")
+
+
+class RootCause(models.TextChoices):
+    """Fishbone categories, plus a misunderstanding for complaints found not valid."""
+
+    PEOPLE = "people", _("People")
+    EQUIPMENT = "equipment", _("Equipment")
+    PROCESS = "process", _("Process")
+    ENVIRONMENT = "environment", _("Environment")
+    MATERIALS = "materials", _("Materials")
+    MISUNDERSTANDING = "misunderstanding", _("Misunderstanding / no fault found")
+
+
+class Remedy(models.TextChoices):
+    APOLOGY = "apology", _("Apology")
+    EXPLANATION = "explanation", _("Explanation")
+    REPAIR = "repair", _("Repair")
+    REPLACEMENT = "replacement", _("Replacement")
+    FULL_REFUND = "full_refund", _("Full refund")
+    PARTIAL_REFUND = "partial_refund", _("Partial refund")
+    COMPENSATION = "compensation", _("Compensation")
+    VOUCHER = "voucher", _("Voucher or discount")
+    SERVICE_EXTENSION = "service_extension", _("Free service extension")
+    GIFT = "gift", _("Gift")
+
+
+class Department(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A member of staff. Roles are Django groups (see ``complaints.roles``)."""
+
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("staff user")
+        verbose_name_plural = _("staff users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Customer(models.Model):
+    class Type(models.TextChoices):
+        NEW = "new", _("New")
+        REGULAR = "regular", _("Regular")
+        VIP = "vip", _("VIP")
+
+    name = models.CharField(_("name"), max_length=120)
+    # Phone in E.164 and email lower-cased, so intake finds an existing customer by either.
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.NEW)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone"], condition=~Q(phone=""), name="customer_phone_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["email"], condition=~Q(email=""), name="customer_email_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(phone="") | ~Q(email=""), name="customer_has_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReferenceSequence(models.Model):
+    """The running number of each month's references (C202611-00042)."""
+
+    period = models.CharField(max_length=6, primary_key=True)  # YYYYMM
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.period}: {self.last}"
+
+
+def tracking_digest(token: str) -> str:
+    """The only form in which a tracking token is stored and looked up."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Case(models.Model):
+    """One complaint, from receipt to closed. Changed only through ``complaints.services``."""
+
+    OPEN_STEPS = [s for s in Step.values if s != Step.CLOSED]
+
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    tracking_digest = models.CharField(max_length=64, unique=True, editable=False)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="cases"
+    )
+    # 1 Receive
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
+    product = models.CharField(_("product or service"), max_length=200, blank=True)
+    order_number = models.CharField(_("order number"), max_length=60, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"), null=True, blank=True)
+    description = models.TextField(_("what happened"), max_length=5000)
+    desired_outcome = models.TextField(_("what the customer wants"), max_length=2000)
+    urgency = models.CharField(
+        _("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.GREEN
+    )
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    receiver = models.ForeignKey(
+        User, verbose_name=_("receiver"), on_delete=models.PROTECT, related_name="cases_received"
+    )
+    owner = models.ForeignKey(
+        User,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases_owned",
+    )
+    # 2 Listen
+    customer_account = models.TextField(
+        _("the customer's account in their words"), max_length=5000, blank=True
+    )
+    emotion = models.CharField(_("emotion and expectation"), max_length=300, blank=True)
+    understanding_confirmed = models.BooleanField(
+        _("the customer confirmed we understood"), default=False
+    )
+    # 3 Analyse
+    validity = models.CharField(_("validity"), max_length=10, choices=Validity.choices, blank=True)
+    root_cause_category = models.CharField(
+        _("root-cause category"), max_length=20, choices=RootCause.choices, blank=True
+    )
+    root_cause_analysis = models.TextField(_("root-cause analysis"), max_length=5000, blank=True)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("responsible department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    responsible_person = models.ForeignKey(
+        User,
+        verbose_name=_("responsible person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases_responsible",
+    )
+    # 4 Decide
+    remedy_types = models.JSONField(_("remedies"), default=list, blank=True)
+    remedy_value = models.DecimalField(
+        _("remedy value"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    remedy_plan = models.TextField(_("plan"), max_length=5000, blank=True)
+    remedy_approved_by = models.ForeignKey(
+        User,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # 5 Act
+    actions_taken = models.TextField(_("actions taken"), max_length=5000, blank=True)
+    report = models.TextField(_("investigation report"), max_length=10000, blank=True)
+    # 6 Confirm
+    customer_agreed = models.BooleanField(_("the customer agreed"), null=True, blank=True)
+    agreement_note = models.TextField(_("what the customer said"), max_length=2000, blank=True)
+    # 7 Follow up
+    follow_up_satisfied = models.BooleanField(_("satisfied"), null=True, blank=True)
+    satisfaction_rating = models.PositiveSmallIntegerField(
+        _("rating (1 to 5)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    follow_up_comment = models.TextField(_("follow-up comment"), max_length=2000, blank=True)
+
+    step = models.CharField(_("step"), max_length=10, choices=Step.choices, default=Step.RECEIVE)
+    tier = models.PositiveSmallIntegerField(_("escalation tier"), default=0)
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+    # Bumped by every change; a write naming an older version is refused (no lost updates).
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        permissions = [
+            ("work_case", _("Can work cases through the steps")),
+            ("view_all_cases", _("Can see every case")),
+            ("work_all_cases", _("Can work every case")),
+        ]
+        indexes = [
+            # "My cases" and the navigation counts: open cases of an owner.
+            models.Index(fields=["owner", "step"], name="case_owner_step"),
+            models.Index(fields=["step", "received_at"], name="case_step_received"),
+            models.Index(fields=["department", "step"], name="case_department_step"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(step__in=Step.values), name="case_step_known"),
+            models.CheckConstraint(
+                condition=Q(tier__gte=0) & Q(tier__lte=4), name="case_tier_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(satisfaction_rating__isnull=True)
+                | (Q(satisfaction_rating__gte=1) & Q(satisfaction_rating__lte=5)),
+                name="case_rating_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.step != Step.CLOSED
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Case events are append-only.")
+
+    def delete(self):
+        raise TypeError("Case events are append-only.")
+
+
+class CaseEvent(models.Model):
+    """One line of a case's timeline and audit trail. Append-only: never updated or deleted.
+
+    Stores machine values (step codes, field names); templates translate them.
+    """
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        STEP = "step", _("Step changed")
+        REOPENED = "reopened", _("Reopened")
+        UPDATED = "updated", _("Details updated")
+        ASSIGNED = "assigned", _("Assigned")
+        NOTE = "note", _("Internal note")
+        MESSAGE = "message", _("Message to the customer")
+
+    # PROTECT: a case that has a history cannot be deleted, so neither can its events.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    from_step = models.CharField(max_length=10, choices=Step.choices, blank=True)
+    to_step = models.CharField(max_length=10, choices=Step.choices, blank=True)
+    # {"field": [old, new], ...} in machine values.
+    changes = models.JSONField(default=dict, blank=True)
+    note = models.TextField(max_length=5000, blank=True)
+    customer_visible = models.BooleanField(default=False)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        indexes = [models.Index(fields=["case", "at"], name="event_case_at")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("Case events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Case events are append-only.")

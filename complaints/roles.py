@@ -1,0 +1,37 @@
+"""Staff roles. Each is a Django group (created by migration 0002) with the permissions it needs."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", _("Agent")
+    HANDLER = "handler", _("Handler")
+    DEPARTMENT_HEAD = "department_head", _("Department head")
+    QUALITY_MANAGER = "quality_manager", _("Quality manager")
+    GENERAL_MANAGER = "general_manager", _("General manager")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+_WORK = ["complaints.view_case", "complaints.work_case", "complaints.view_customer"]
+_INTAKE = ["complaints.add_case", "complaints.add_customer", "complaints.change_customer"]
+_MANAGE = ["complaints.work_all_cases", "complaints.view_department", "complaints.view_user"]
+
+# What each role may do. Who may work which case is decided in complaints.access.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.AGENT: _WORK + _INTAKE,
+    Role.HANDLER: _WORK,
+    Role.DEPARTMENT_HEAD: _WORK + _INTAKE,
+    Role.QUALITY_MANAGER: _WORK + _INTAKE + _MANAGE,
+    Role.GENERAL_MANAGER: _WORK + _INTAKE + _MANAGE,
+    Role.ADMINISTRATOR: _WORK
+    + _INTAKE
+    + _MANAGE
+    + [
+        "complaints.add_department",
+        "complaints.change_department",
+        "complaints.add_user",
+        "complaints.change_user",
+        "auth.view_group",
+    ],
+}

@@ -1,0 +1,420 @@
+"""Every change to customers and cases. Views, the API, admin actions, tasks and commands call
+these; nothing else writes the models. Each runs in one transaction and writes its event."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import lifecycle, signals
+from .access import case_can_work
+from .errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
+from .models import (
+    Case,
+    CaseEvent,
+    Customer,
+    Department,
+    ReferenceSequence,
+    Remedy,
+    Step,
+    User,
+    tracking_digest,
+)
+
+# ---------------------------------------------------------------- customers
+
+
+def phone_normalize(raw: str) -> str:
+    """A phone number in E.164 (+8613800138000), read in PHONE_REGION when it has no country
+    code. Refuses what is not a possible number."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        number = phonenumbers.parse(raw, settings.PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput(fields={"phone": [_("This is not a phone number.")]}) from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidInput(fields={"phone": [_("This is not a phone number.")]})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def email_normalize(raw: str) -> str:
+    email = (raw or "").strip().lower()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise InvalidInput(fields={"email": [_("This is not an email address.")]}) from None
+    return email
+
+
+def customer_find(*, phone: str = "", email: str = "") -> Customer | None:
+    """The existing customer with this phone number, else with this email address."""
+    phone, email = phone_normalize(phone), email_normalize(email)
+    if phone and (found := Customer.objects.filter(phone=phone).first()):
+        return found
+    if email and (found := Customer.objects.filter(email=email).first()):
+        return found
+    return None
+
+
+def customer_get_or_create(
+    *, name: str, phone: str = "", email: str = "", type: str | None = None
+) -> Customer:
+    """An intake finds an existing customer by phone or email instead of adding a second one.
+    A contact detail the customer did not have yet is added to them."""
+    phone, email = phone_normalize(phone), email_normalize(email)
+    name = (name or "").strip()
+    if not (phone or email):
+        raise InvalidInput(
+            fields={"phone": [_("Give a phone number or an email address.")]},
+        )
+    if type is not None and type not in Customer.Type.values:
+        raise InvalidInput(fields={"type": [_("Unknown customer type.")]})
+    for _attempt in range(3):
+        customer = customer_find(phone=phone, email=email)
+        if customer is None:
+            if not name:
+                raise InvalidInput(fields={"name": [_("Give the customer's name.")]})
+            if len(name) > Customer._meta.get_field("name").max_length:
+                raise InvalidInput(fields={"name": [_("The name is too long.")]})
+            try:
+                with transaction.atomic():
+                    return Customer.objects.create(
+                        name=name, phone=phone, email=email, type=type or Customer.Type.NEW
+                    )
+            except IntegrityError:
+                continue  # another intake created them just now: find them on the next pass
+        changed = []
+        if phone and not customer.phone and not Customer.objects.filter(phone=phone).exists():
+            customer.phone = phone
+            changed.append("phone")
+        if email and not customer.email and not Customer.objects.filter(email=email).exists():
+            customer.email = email
+            changed.append("email")
+        if type and type != customer.type:
+            customer.type = type
+            changed.append("type")
+        if changed:
+            customer.save(update_fields=changed)
+        return customer
+    raise CaseConflict()
+
+
+# ---------------------------------------------------------------- intake
+
+
+def _reference_next(at: datetime) -> str:
+    """The month's next reference, C202611-00042. The counter row is locked by the UPDATE until
+    the intake commits, so concurrent intakes get distinct numbers; a rolled-back intake may
+    leave a gap, which is fine."""
+    period = timezone.localtime(at).strftime("%Y%m")
+    ReferenceSequence.objects.get_or_create(period=period)
+    ReferenceSequence.objects.filter(period=period).update(last=F("last") + 1)
+    last = ReferenceSequence.objects.values_list("last", flat=True).get(period=period)
+    return f"C{period}-{last:05d}"
+
+
+@dataclass(frozen=True)
+class Received:
+    case: Case
+    # The only time the plain token exists: shown to the agent and sent to the customer.
+    tracking_token: str
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _field_value(case: Case, name: str) -> Any:
+    field = Case._meta.get_field(name)
+    return getattr(case, field.attname)
+
+
+def _apply(case: Case, data: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, list[Any]]:
+    """Set the given fields on the case, validated like the model's fields. Returns the changes
+    as {"field": [old, new]} in machine values."""
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise InvalidInput(
+            _("These fields cannot be changed at this step: %(fields)s")
+            % {"fields": ", ".join(unknown)},
+            fields={name: [_("Not editable at this step.")] for name in unknown},
+        )
+    before = {name: _field_value(case, name) for name in data}
+    for name, value in data.items():
+        if isinstance(value, str):
+            value = value.strip()
+        setattr(case, name, value)
+    errors: dict[str, list[str]] = {}
+    if "remedy_types" in data:
+        types = case.remedy_types
+        if not isinstance(types, list) or any(t not in Remedy.values for t in types):
+            errors["remedy_types"] = [_("Choose remedies from the list.")]
+    for name in ("responsible_person", "remedy_approved_by"):
+        person = data.get(name)
+        if person is not None and (not isinstance(person, User) or not person.is_active):
+            errors[name] = [_("Choose an active member of staff.")]
+    if "department" in data and not (
+        data["department"] is None or isinstance(data["department"], Department)
+    ):
+        errors["department"] = [_("Choose a department.")]
+    exclude = [f.name for f in Case._meta.get_fields() if f.name not in data] + ["remedy_types"]
+    try:
+        case.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise InvalidInput(fields=errors)
+    return {
+        name: [_jsonable(old), _jsonable(_field_value(case, name))]
+        for name, old in before.items()
+        if old != _field_value(case, name)
+    }
+
+
+@transaction.atomic
+def case_receive(
+    *,
+    by: User,
+    customer: Customer,
+    channel: str,
+    category: str,
+    description: str,
+    desired_outcome: str,
+    urgency: str = "green",
+    product: str = "",
+    order_number: str = "",
+    quantity: int | None = None,
+    received_at: datetime | None = None,
+) -> Received:
+    """Log a complaint (step 1). Whoever receives it owns it (first-contact responsibility).
+    The case gets its reference and a 256-bit tracking token, stored only as its SHA-256."""
+    if not by.has_perm("complaints.add_case"):
+        raise AccessDenied(_("You may not log complaints."))
+    received_at = received_at or timezone.now()
+    token = secrets.token_urlsafe(32)
+    case = Case(
+        customer=customer,
+        receiver=by,
+        owner=by,
+        received_at=received_at,
+        tracking_digest=tracking_digest(token),
+    )
+    data = {
+        "channel": channel,
+        "category": category,
+        "urgency": urgency,
+        "product": product,
+        "order_number": order_number,
+        "quantity": quantity,
+        "description": description,
+        "desired_outcome": desired_outcome,
+    }
+    _apply(case, data, lifecycle.STEP_FIELDS[Step.RECEIVE])
+    missing = [str(r.message) for r in lifecycle.MOVES[(Step.RECEIVE, Step.LISTEN)].missing(case)]
+    if missing:
+        raise InvalidInput(*missing)
+    case.reference = _reference_next(received_at)
+    case.save()
+    CaseEvent.objects.create(
+        case=case,
+        actor=by,
+        kind=CaseEvent.Kind.RECEIVED,
+        to_step=Step.RECEIVE,
+        at=received_at,
+        customer_visible=True,
+    )
+    transaction.on_commit(lambda: signals.case_received.send(sender=Case, case=case))
+    return Received(case=case, tracking_token=token)
+
+
+# ---------------------------------------------------------------- working the case
+
+
+def _lock(case: Case, *, by: User, expected_version: int | None) -> Case:
+    """The case row, locked until the transaction ends, after checking that nobody changed it
+    since the caller read it and that the caller may change it."""
+    locked = Case.objects.select_for_update().select_related("customer").get(pk=case.pk)
+    seen = case.version if expected_version is None else expected_version
+    if locked.version != seen:
+        raise CaseConflict()
+    if not case_can_work(user=by, case=locked):
+        raise AccessDenied()
+    return locked
+
+
+def _save(case: Case, fields: list[str]) -> None:
+    case.version += 1
+    case.save(update_fields=[*fields, "version", "updated_at"])
+
+
+@transaction.atomic
+def case_update(
+    *, case: Case, by: User, data: dict[str, Any], expected_version: int | None = None
+) -> CaseEvent | None:
+    """Record data of the case's current step without moving it on."""
+    locked = _lock(case, by=by, expected_version=expected_version)
+    changes = _apply(locked, data, lifecycle.STEP_FIELDS[locked.step])
+    if not changes:
+        return None
+    _save(locked, list(changes))
+    event = CaseEvent.objects.create(
+        case=locked, actor=by, kind=CaseEvent.Kind.UPDATED, changes=changes
+    )
+    case.refresh_from_db()
+    return event
+
+
+@transaction.atomic
+def case_transition(
+    *,
+    case: Case,
+    to: str,
+    by: User,
+    data: dict[str, Any] | None = None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> CaseEvent:
+    """Move the case from its step to ``to`` along one of ``lifecycle.MOVES``: records the
+    move's data, checks the step's required data, appends the event. Anything else is refused
+    with the reasons, and nothing is saved."""
+    if to not in Step.values:
+        raise TransitionRefused(_("There is no step called “%(step)s”.") % {"step": to})
+    locked = _lock(case, by=by, expected_version=expected_version)
+    source = locked.step
+    move = lifecycle.MOVES.get((source, to))
+    if move is None:
+        raise TransitionRefused(
+            _("A case at %(source)s cannot move to %(target)s.")
+            % {"source": Step(source).label, "target": Step(to).label}
+        )
+    changes = _apply(locked, data or {}, move.fields)
+    for name, value in move.sets.items():
+        old = getattr(locked, name)
+        setattr(locked, name, value)
+        if old != value:
+            changes[name] = [old, value]
+    if move.allowed is not None and not move.allowed(locked):
+        raise TransitionRefused(move.not_allowed_message)
+    missing = move.missing(locked)
+    if missing:
+        raise TransitionRefused(
+            *[r.message for r in missing],
+            fields={r.field: [str(r.message)] for r in missing},
+        )
+    locked.step = to
+    updated = [*changes, "step"]
+    if to == Step.CLOSED:
+        locked.closed_at = timezone.now()
+        updated.append("closed_at")
+    if move.kind == "reopen":
+        locked.reopen_count += 1
+        locked.customer_agreed = None
+        updated += ["reopen_count", "customer_agreed"]
+    _save(locked, updated)
+    event = CaseEvent.objects.create(
+        case=locked,
+        actor=by,
+        kind=CaseEvent.Kind.REOPENED if move.kind == "reopen" else CaseEvent.Kind.STEP,
+        from_step=source,
+        to_step=to,
+        changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()},
+        note=(note or "").strip(),
+        customer_visible=True,
+    )
+    case.refresh_from_db()
+
+    def _notify() -> None:
+        signals.case_step_changed.send(sender=Case, case=locked, event=event)
+        if move.kind == "reopen":
+            signals.case_reopened.send(sender=Case, case=locked, event=event)
+        if to == Step.CLOSED:
+            signals.case_closed.send(sender=Case, case=locked, event=event)
+
+    transaction.on_commit(_notify)
+    return event
+
+
+@transaction.atomic
+def case_assign(
+    *,
+    case: Case,
+    by: User,
+    person: User | None = None,
+    department: Department | None = None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> CaseEvent:
+    """Hand the case over to a person (its new owner) and/or a department (responsible for
+    it). A case handed to a department alone waits there without an owner, unless its owner
+    belongs to that department."""
+    if person is None and department is None:
+        raise InvalidInput(_("Choose a person or a department to hand the case to."))
+    locked = _lock(case, by=by, expected_version=expected_version)
+    if locked.step == Step.CLOSED:
+        raise TransitionRefused(_("A closed case cannot be handed over."))
+    if person is not None and not (person.is_active and person.has_perm("complaints.work_case")):
+        raise InvalidInput(fields={"person": [_("This person cannot work cases.")]})
+    before = {"owner": locked.owner_id, "department": locked.department_id}
+    if department is not None:
+        locked.department = department
+        if person is None and locked.owner and locked.owner.department_id != department.pk:
+            locked.owner = None
+    if person is not None:
+        locked.owner = person
+    after = {"owner": locked.owner_id, "department": locked.department_id}
+    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if not changes:
+        raise InvalidInput(_("The case is already there."))
+    _save(locked, list(changes))
+    event = CaseEvent.objects.create(
+        case=locked,
+        actor=by,
+        kind=CaseEvent.Kind.ASSIGNED,
+        changes=changes,
+        note=(note or "").strip(),
+    )
+    case.refresh_from_db()
+    return event
+
+
+def case_add_note(*, case: Case, by: User, body: str, customer_visible: bool = False) -> CaseEvent:
+    """An internal note, or a message the customer will see on their tracking page."""
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput(fields={"body": [_("Write something first.")]})
+    limit = CaseEvent._meta.get_field("note").max_length
+    if len(body) > limit:
+        raise InvalidInput(
+            fields={"body": [_("Keep it under %(limit)d characters.") % {"limit": limit}]}
+        )
+    if not case_can_work(user=by, case=case):
+        raise AccessDenied()
+    return CaseEvent.objects.create(
+        case=case,
+        actor=by,
+        kind=CaseEvent.Kind.MESSAGE if customer_visible else CaseEvent.Kind.NOTE,
+        note=body,
+        customer_visible=customer_visible,
+    )

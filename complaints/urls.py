@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "complaints"
+
+urlpatterns = [
+    path("", views.my_cases, name="my_cases"),
+    path("cases/", views.all_cases, name="all_cases"),
+    path("cases/<str:reference>/", views.case_detail, name="case_detail"),
+    path("cases/<str:reference>/step/", views.case_step, name="case_step"),
+    path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
+    path("cases/<str:reference>/notes/", views.case_note, name="case_note"),
+]

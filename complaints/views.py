@@ -1,0 +1,213 @@
+"""The agent's pages: case lists and the case page. Thin: parse, call one service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from . import lifecycle, selectors, services
+from .access import case_can_work, case_get_for_user, user_can_view_cases
+from .errors import CaseConflict, CaseError, InvalidInput
+from .filters import CaseFilter
+from .forms import AssignForm, NoteForm, StepForm
+from .models import Case, Step
+
+PAGE_SIZE = 25
+
+
+def _require_staff(request: HttpRequest) -> None:
+    if not user_can_view_cases(request.user):
+        raise PermissionDenied
+
+
+def _case_list(request: HttpRequest, *, scope: str) -> HttpResponse:
+    _require_staff(request)
+    base = selectors.my_cases(user=request.user) if scope == "mine" else None
+    qs = selectors.case_list(user=request.user, qs=base)
+    case_filter = CaseFilter(request.GET or None, queryset=qs)
+    rows = case_filter.qs if case_filter.is_bound else qs
+    if case_filter.is_bound and not case_filter.is_valid():
+        rows = qs.none()
+    page = Paginator(rows.order_by(*rows.query.order_by or ["-received_at"], "-pk"), PAGE_SIZE)
+    page_obj = page.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    template = (
+        "complaints/partials/case_table.html"
+        if request.headers.get("HX-Target") == "case-table"
+        else "complaints/case_list.html"
+    )
+    return render(
+        request,
+        template,
+        {
+            "scope": scope,
+            "filter": case_filter,
+            "page_obj": page_obj,
+            "query": query.urlencode(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def my_cases(request: HttpRequest) -> HttpResponse:
+    return _case_list(request, scope="mine")
+
+
+@login_required
+@require_GET
+def all_cases(request: HttpRequest) -> HttpResponse:
+    return _case_list(request, scope="all")
+
+
+def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
+    can_work = case_can_work(user=request.user, case=case)
+    order = lifecycle.ORDER
+    current = order.index(case.step)
+    return {
+        "case": case,
+        "can_work": can_work,
+        "steps": [
+            {
+                "code": code,
+                "label": Step(code).label,
+                "state": "done" if i < current else "current" if i == current else "todo",
+            }
+            for i, code in enumerate(order)
+        ],
+        "step_help": lifecycle.STEP_HELP[case.step],
+        "moves": lifecycle.moves_from(case.step),
+        "step_form": forms.get("step_form") or StepForm(case=case),
+        "assign_form": forms.get("assign_form") or AssignForm(initial={"version": case.version}),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "timeline": selectors.case_timeline(case=case),
+        "refusal": forms.get("refusal"),
+        "tracking_link": request.session.pop(f"tracking-link:{case.reference}", None),
+    }
+
+
+@login_required
+@require_GET
+def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    case = case_get_for_user(user=request.user, reference=reference)
+    return render(request, "complaints/case_detail.html", _detail_context(request, case))
+
+
+def _refused(request, case, exc: CaseError, **forms) -> HttpResponse:
+    status = 409 if isinstance(exc, CaseConflict) else 400 if isinstance(exc, InvalidInput) else 422
+    for form in forms.values():
+        for name, errors in exc.fields.items():
+            if name in form.fields:
+                for error in errors:
+                    form.add_error(name, error)
+    if isinstance(exc, CaseConflict):
+        case.refresh_from_db()
+        forms = {}
+    context = _detail_context(request, case, refusal=exc, **forms)
+    return render(request, "complaints/case_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def case_step(request: HttpRequest, reference: str) -> HttpResponse:
+    """Save the current step's data, and with ``to`` move the case on."""
+    case = case_get_for_user(user=request.user, reference=reference, write=True)
+    form = StepForm(request.POST, case=case)
+    if not form.is_valid():
+        return render(
+            request,
+            "complaints/case_detail.html",
+            _detail_context(request, case, step_form=form),
+            status=400,
+        )
+    to = form.cleaned_data["to"]
+    try:
+        if to:
+            services.case_transition(
+                case=case,
+                to=to,
+                by=request.user,
+                data=form.step_data(),
+                note=form.cleaned_data["note"],
+                expected_version=form.cleaned_data["version"],
+            )
+            messages.success(
+                request,
+                _("%(reference)s is now at %(step)s.")
+                % {"reference": case.reference, "step": case.get_step_display()},
+            )
+        else:
+            services.case_update(
+                case=case,
+                by=request.user,
+                data=form.step_data(),
+                expected_version=form.cleaned_data["version"],
+            )
+            messages.success(request, _("Saved."))
+    except CaseError as exc:
+        return _refused(request, case, exc, step_form=form)
+    return redirect("complaints:case_detail", reference=case.reference)
+
+
+@login_required
+@require_POST
+def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
+    case = case_get_for_user(user=request.user, reference=reference, write=True)
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "complaints/case_detail.html",
+            _detail_context(request, case, assign_form=form),
+            status=400,
+        )
+    try:
+        services.case_assign(
+            case=case,
+            by=request.user,
+            person=form.cleaned_data["person"],
+            department=form.cleaned_data["department"],
+            note=form.cleaned_data["note"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except CaseError as exc:
+        return _refused(request, case, exc, assign_form=form)
+    messages.success(request, _("The case was handed over."))
+    return redirect("complaints:case_detail", reference=case.reference)
+
+
+@login_required
+@require_POST
+def case_note(request: HttpRequest, reference: str) -> HttpResponse:
+    """Add an internal note or a customer message. With htmx, answers with the new timeline."""
+    case = case_get_for_user(user=request.user, reference=reference, write=True)
+    form = NoteForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            services.case_add_note(
+                case=case,
+                by=request.user,
+                body=form.cleaned_data["body"],
+                customer_visible=form.cleaned_data["customer_visible"],
+            )
+        except CaseError as exc:
+            error = exc
+    if request.headers.get("HX-Request"):
+        context = _detail_context(
+            request, case, note_form=NoteForm() if form.is_valid() and not error else form
+        )
+        context["refusal"] = error
+        status = 200 if form.is_valid() and not error else 400
+        return render(request, "complaints/partials/conversation.html", context, status=status)
+    if not form.is_valid() or error:
+        context = _detail_context(request, case, note_form=form, refusal=error)
+        return render(request, "complaints/case_detail.html", context, status=400)
+    return redirect("complaints:case_detail", reference=case.reference)

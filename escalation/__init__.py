@@ -1,0 +1,1 @@
+"""Time limits, deadlines, the sweep, tiers and the managers' queues (escalation work)."""

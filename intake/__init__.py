@@ -1,0 +1,1 @@
+"""The ways a complaint comes in: for now, the agent's New complaint screen."""

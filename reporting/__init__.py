@@ -1,0 +1,1 @@
+"""Read-only figures and exports for managers (built by the reporting work)."""
