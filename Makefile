@@ -26,16 +26,15 @@ install: $(BIN)/.installed node_modules/.installed
 assets: node_modules/.installed
 
 run: install
-	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py seed_demo
 	@echo ""
-	@echo "  Heed is starting on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	@echo "  Heed: http://127.0.0.1:$(PORT)/   (web, Celery worker and beat; Ctrl-C stops them all)"
 	@echo ""
-	PORT=$(PORT) $(BIN)/honcho --no-prefix -f Procfile.dev start 2>/dev/null || \
-	PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+	@# honcho gives the first process (web) the starting port.
+	$(BIN)/honcho start -f Procfile.dev -p $(PORT)
 
 test: install
-	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0 2>/dev/null || true
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
@@ -51,8 +50,9 @@ messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=tests --no-obsolete
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules
 
+# Benchmarks print their figures; run them on PostgreSQL (DATABASE_URL) for the real numbers.
 bench: install
-	$(BIN)/python manage.py bench_case_list
+	$(BIN)/pytest tests/bench -m bench -s -q
 
 check: install
 	DEBUG=false SECRET_KEY=check-only-$$RANDOM$$RANDOM$$RANDOM$$RANDOM$$RANDOM ALLOWED_HOSTS=heed.example \

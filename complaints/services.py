@@ -12,7 +12,7 @@ from typing import Any
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import MaxLengthValidator, validate_email
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -178,6 +178,15 @@ def _apply(case: Case, data: dict[str, Any], allowed: tuple[str, ...]) -> dict[s
         data["department"] is None or isinstance(data["department"], Department)
     ):
         errors["department"] = [_("Choose a department.")]
+    # Django enforces max_length on CharFields only; a TextField's is a form hint, so check it.
+    for name in data:
+        field = Case._meta.get_field(name)
+        value = getattr(case, field.attname)
+        if isinstance(field, models.TextField) and field.max_length and isinstance(value, str):
+            try:
+                MaxLengthValidator(field.max_length)(value)
+            except ValidationError as exc:
+                errors.setdefault(name, []).extend(exc.messages)
     exclude = [f.name for f in Case._meta.get_fields() if f.name not in data] + ["remedy_types"]
     try:
         case.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
@@ -264,6 +273,17 @@ def _lock(case: Case, *, by: User, expected_version: int | None) -> Case:
     return locked
 
 
+def _event_note(note: str) -> str:
+    """A note for an event, refused when it is longer than the event can hold."""
+    note = (note or "").strip()
+    limit = CaseEvent._meta.get_field("note").max_length
+    if len(note) > limit:
+        raise InvalidInput(
+            fields={"note": [_("Keep it under %(limit)d characters.") % {"limit": limit}]}
+        )
+    return note
+
+
 def _save(case: Case, fields: list[str]) -> None:
     case.version += 1
     case.save(update_fields=[*fields, "version", "updated_at"])
@@ -301,6 +321,7 @@ def case_transition(
     with the reasons, and nothing is saved."""
     if to not in Step.values:
         raise TransitionRefused(_("There is no step called “%(step)s”.") % {"step": to})
+    note = _event_note(note)
     locked = _lock(case, by=by, expected_version=expected_version)
     source = locked.step
     move = lifecycle.MOVES.get((source, to))
@@ -340,7 +361,7 @@ def case_transition(
         from_step=source,
         to_step=to,
         changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()},
-        note=(note or "").strip(),
+        note=note,
         customer_visible=True,
     )
     case.refresh_from_db()
@@ -371,6 +392,7 @@ def case_assign(
     belongs to that department."""
     if person is None and department is None:
         raise InvalidInput(_("Choose a person or a department to hand the case to."))
+    note = _event_note(note)
     locked = _lock(case, by=by, expected_version=expected_version)
     if locked.step == Step.CLOSED:
         raise TransitionRefused(_("A closed case cannot be handed over."))
@@ -393,7 +415,7 @@ def case_assign(
         actor=by,
         kind=CaseEvent.Kind.ASSIGNED,
         changes=changes,
-        note=(note or "").strip(),
+        note=note,
     )
     case.refresh_from_db()
     return event

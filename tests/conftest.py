@@ -1,0 +1,68 @@
+"""Shared personas (healthchecks' hc/test.py style): every view and service gets its allowed and
+its refused test against the same cast."""
+
+import pytest
+
+from complaints.roles import Role
+
+from .factories import DepartmentFactory, receive_case, staff
+
+
+@pytest.fixture
+def after_sales(db):
+    return DepartmentFactory(name="After-sales", code="after-sales")
+
+
+@pytest.fixture
+def logistics(db):
+    return DepartmentFactory(name="Logistics", code="logistics")
+
+
+@pytest.fixture
+def agent(db, after_sales):
+    """An agent who receives complaints (and owns the cases they log)."""
+    return staff(Role.AGENT, username="agent")
+
+
+@pytest.fixture
+def other_agent(db):
+    return staff(Role.AGENT, username="other_agent")
+
+
+@pytest.fixture
+def handler(db, after_sales):
+    return staff(Role.HANDLER, after_sales, username="handler")
+
+
+@pytest.fixture
+def department_head(db, after_sales):
+    """The head of the department responsible for the case."""
+    return staff(Role.DEPARTMENT_HEAD, after_sales, username="head")
+
+
+@pytest.fixture
+def foreign_handler(db, logistics):
+    """A handler of another department: may read cases, not work them."""
+    return staff(Role.HANDLER, logistics, username="foreign_handler")
+
+
+@pytest.fixture
+def quality_manager(db):
+    return staff(Role.QUALITY_MANAGER, username="quality")
+
+
+@pytest.fixture
+def general_manager(db):
+    return staff(Role.GENERAL_MANAGER, username="gm")
+
+
+@pytest.fixture
+def outsider(db):
+    """A user with no role at all: sees nothing."""
+    return staff(None, username="outsider")
+
+
+@pytest.fixture
+def case(agent):
+    """A case the agent has just logged (step: receive)."""
+    return receive_case(by=agent)

@@ -1,0 +1,119 @@
+"""factory_boy factories and the helper that walks a case through the real lifecycle."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group
+
+from complaints import services
+from complaints.models import Case, Customer, Department, Step, User
+from complaints.roles import Role
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Department
+        django_get_or_create = ("code",)
+
+    name = factory.Sequence(lambda n: f"Department {n}")
+    code = factory.Sequence(lambda n: f"dept-{n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password("pw-for-tests")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if extracted:
+            self.groups.add(Group.objects.get(name=str(extracted)))
+
+
+def staff(role: Role | None, department: Department | None = None, **kwargs) -> User:
+    """A member of staff with a role, reloaded so that permission caches are fresh."""
+    user = UserFactory(role=role, department=department, **kwargs)
+    return User.objects.get(pk=user.pk)
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Faker("name")
+    phone = factory.Sequence(lambda n: f"+86138{n:08d}")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+
+
+def receive_case(*, by: User, customer: Customer | None = None, **overrides) -> Case:
+    """A case logged through the real intake service."""
+    data = {
+        "channel": "phone",
+        "category": "product_quality",
+        "urgency": "yellow",
+        "product": "Washing machine W-200",
+        "order_number": "SO-1",
+        "description": "The drum is loud.",
+        "desired_outcome": "A repair.",
+        **overrides,
+    }
+    return services.case_receive(by=by, customer=customer or CustomerFactory(), **data).case
+
+
+def step_data(step: str, *, department: Department, person: User, valid: bool = True) -> dict:
+    """Complete data for the move out of ``step`` (the forward move)."""
+    return {
+        Step.RECEIVE: {},
+        Step.LISTEN: {
+            "customer_account": "The drum bangs on spin; bought two weeks ago.",
+            "understanding_confirmed": True,
+        },
+        Step.ANALYSE: {
+            "validity": "valid" if valid else "not_valid",
+            "root_cause_category": "materials" if valid else "misunderstanding",
+            "department": department,
+            "responsible_person": person,
+        },
+        Step.DECIDE: {
+            "remedy_types": ["repair", "apology"],
+            "remedy_value": Decimal("120.00"),
+            "remedy_plan": "Repair within two days.",
+        }
+        if valid
+        else {"remedy_plan": "Explain that the noise is normal for the first week."},
+        Step.ACT: {"actions_taken": "Repaired on site.", "report": "Bearing batch faulty."},
+        Step.CONFIRM: {},
+        Step.FOLLOW_UP: {"satisfaction_rating": 5, "follow_up_comment": "Happy."},
+    }[step]
+
+
+FORWARD = {
+    Step.RECEIVE: Step.LISTEN,
+    Step.LISTEN: Step.ANALYSE,
+    Step.ANALYSE: Step.DECIDE,
+    Step.DECIDE: Step.ACT,
+    Step.ACT: Step.CONFIRM,
+    Step.CONFIRM: Step.FOLLOW_UP,
+    Step.FOLLOW_UP: Step.CLOSED,
+}
+
+
+def walk(case: Case, *, to: str, by: User, department: Department, person: User) -> Case:
+    """Move a valid case forward through the real lifecycle until it reaches ``to``."""
+    order = list(Step.values)
+    while order.index(case.step) < order.index(to):
+        source = case.step
+        services.case_transition(
+            case=case,
+            to=FORWARD[source],
+            by=by,
+            data=step_data(source, department=department, person=person),
+        )
+    return case
