@@ -55,7 +55,8 @@ bench: install
 	$(BIN)/pytest tests/bench -m bench -s -q
 
 check: install
-	DEBUG=false SECRET_KEY=check-only-$$RANDOM$$RANDOM$$RANDOM$$RANDOM$$RANDOM ALLOWED_HOSTS=heed.example \
+	DEBUG=false ALLOWED_HOSTS=heed.example EMAIL_URL=smtp+tls://heed.example:587 \
+		SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:

@@ -1,8 +1,8 @@
 """The case lists' filters (django-filter)."""
 
+import django_filters as filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_filters import rest_framework as filters
 
 from .forms import staff_who_work_cases
 from .models import Case, Category, Channel, Department, Step, Urgency

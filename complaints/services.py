@@ -29,6 +29,7 @@ from .models import (
     ReferenceSequence,
     Remedy,
     Step,
+    Urgency,
     User,
     tracking_digest,
 )
@@ -244,6 +245,12 @@ def case_receive(
     missing = [str(r.message) for r in lifecycle.MOVES[(Step.RECEIVE, Step.LISTEN)].missing(case)]
     if missing:
         raise InvalidInput(*missing)
+    changes = {}
+    if customer.type == Customer.Type.VIP and case.urgency != Urgency.RED:
+        # DOMAIN.md: VIP customers raise urgency one grade; the timeline shows the raise.
+        raised = Urgency.RED if case.urgency == Urgency.YELLOW else Urgency.YELLOW
+        changes["urgency"] = [case.urgency, raised]
+        case.urgency = raised
     case.reference = _reference_next(received_at)
     case.save()
     CaseEvent.objects.create(
@@ -252,6 +259,7 @@ def case_receive(
         kind=CaseEvent.Kind.RECEIVED,
         to_step=Step.RECEIVE,
         at=received_at,
+        changes=changes,
         customer_visible=True,
     )
     transaction.on_commit(lambda: signals.case_received.send(sender=Case, case=case))

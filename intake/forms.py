@@ -10,8 +10,11 @@ class IntakeForm(forms.ModelForm):
     customer_name = forms.CharField(label=_("Customer's name"), max_length=120)
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     email = forms.EmailField(label=_("Email"), required=False)
+    # Blank keeps an existing customer's type (a new customer starts as "new").
     customer_type = forms.ChoiceField(
-        label=_("Customer type"), choices=Customer.Type.choices, initial=Customer.Type.NEW
+        label=_("Customer type"),
+        choices=[("", _("As on record (new customers: New)")), *Customer.Type.choices],
+        required=False,
     )
 
     class Meta:

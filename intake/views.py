@@ -28,7 +28,7 @@ def new_case(request: HttpRequest) -> HttpResponse:
                     name=data["customer_name"],
                     phone=data["phone"],
                     email=data["email"],
-                    type=data["customer_type"],
+                    type=data["customer_type"] or None,
                 )
                 received = services.case_receive(
                     by=request.user,

@@ -1,11 +1,24 @@
 """Shared personas (healthchecks' hc/test.py style): every view and service gets its allowed and
 its refused test against the same cast."""
 
+import os
+
 import pytest
 
 from complaints.roles import Role
 
 from .factories import DepartmentFactory, receive_case, staff
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A test database of this run's own (test_heed_<pid>) on a shared PostgreSQL server, so
+    that two runs at once (CI and a developer, two developers) never drop each other's."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.sqlite3" and not db.get("TEST", {}).get("NAME"):
+        db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture

@@ -1,18 +1,20 @@
 """Demo data for a first run: departments, one user per role, ~50 cases over all steps.
 
-Runs once: it does nothing when cases already exist. The demo logins are written to
-var/demo-logins.txt (the passwords are random) and printed each time.
+Runs once: it does nothing when cases already exist. The demo logins (random passwords) are
+written to var/demo-logins*.txt, one file per database, and printed each time.
 """
 
+import hashlib
 import random
 import secrets
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from complaints import services
@@ -90,11 +92,21 @@ STORIES = [
 ]
 
 
+def _logins_file() -> Path:
+    """Where this database's demo logins are kept: var/demo-logins.txt for the default SQLite
+    database, a file of its own for any other, so switching DATABASE_URL never mixes them."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3") and Path(db["NAME"]).parent == settings.VAR_DIR:
+        return settings.VAR_DIR / "demo-logins.txt"
+    key = hashlib.sha256(f"{db['ENGINE']}{db.get('HOST')}{db.get('PORT')}{db['NAME']}".encode())
+    return settings.VAR_DIR / f"demo-logins-{key.hexdigest()[:10]}.txt"
+
+
 class Command(BaseCommand):
     help = "Seed demo data on first run (no-op when cases exist) and print the demo logins."
 
     def handle(self, *args, **options):
-        logins = settings.VAR_DIR / "demo-logins.txt"
+        logins = _logins_file()
         if Case.objects.exists():
             if logins.exists():
                 self.stdout.write(logins.read_text())
@@ -110,7 +122,7 @@ class Command(BaseCommand):
             code: Department.objects.get_or_create(code=code, defaults={"name": name})[0]
             for code, name in DEPARTMENTS
         }
-        lines = ["Demo logins (also in var/demo-logins.txt):"]
+        lines = [f"Demo logins (also in var/{_logins_file().name}):"]
         users = {}
         for username, first, last, role, dept in PEOPLE:
             password = secrets.token_urlsafe(9)
