@@ -34,6 +34,12 @@ class CaseFilter(filters.FilterSet):
             "urgency": _("Urgency"),
             "step": _("Step"),
             "customer__name": _("Customer"),
+            # django-filter formats its own descending labels once, at import, in English.
+            "-received": _("Received (descending)"),
+            "-reference": _("Reference (descending)"),
+            "-urgency": _("Urgency (descending)"),
+            "-step": _("Step (descending)"),
+            "-customer": _("Customer (descending)"),
         },
     )
 

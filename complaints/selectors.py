@@ -84,7 +84,8 @@ def _display(name: str, value: Any, people: dict, departments: dict) -> str:
     if name == "department":
         return str(departments.get(value, value))
     if name == "remedy_types":
-        return ", ".join(str(Remedy(v).label) if v in Remedy.values else v for v in value)
+        # Translators: separates the items of a list (Chinese uses 、).
+        return _(", ").join(str(Remedy(v).label) if v in Remedy.values else v for v in value)
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     field = Case._meta.get_field(name)

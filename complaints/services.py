@@ -54,6 +54,8 @@ def phone_normalize(raw: str) -> str:
 
 def email_normalize(raw: str) -> str:
     email = (raw or "").strip().lower()
+    if len(email) > Customer._meta.get_field("email").max_length:
+        raise InvalidInput(fields={"email": [_("This email address is too long.")]})
     if email:
         try:
             validate_email(email)
@@ -281,13 +283,13 @@ def _lock(case: Case, *, by: User, expected_version: int | None) -> Case:
     return locked
 
 
-def _event_note(note: str) -> str:
+def _event_note(note: str, *, field: str = "note") -> str:
     """A note for an event, refused when it is longer than the event can hold."""
     note = (note or "").strip()
     limit = CaseEvent._meta.get_field("note").max_length
     if len(note) > limit:
         raise InvalidInput(
-            fields={"note": [_("Keep it under %(limit)d characters.") % {"limit": limit}]}
+            fields={field: [_("Keep it under %(limit)d characters.") % {"limit": limit}]}
         )
     return note
 
@@ -431,14 +433,9 @@ def case_assign(
 
 def case_add_note(*, case: Case, by: User, body: str, customer_visible: bool = False) -> CaseEvent:
     """An internal note, or a message the customer will see on their tracking page."""
-    body = (body or "").strip()
+    body = _event_note(body, field="body")
     if not body:
         raise InvalidInput(fields={"body": [_("Write something first.")]})
-    limit = CaseEvent._meta.get_field("note").max_length
-    if len(body) > limit:
-        raise InvalidInput(
-            fields={"body": [_("Keep it under %(limit)d characters.") % {"limit": limit}]}
-        )
     if not case_can_work(user=by, case=case):
         raise AccessDenied()
     return CaseEvent.objects.create(

@@ -9,7 +9,10 @@ from complaints.models import Case, Customer
 class IntakeForm(forms.ModelForm):
     customer_name = forms.CharField(label=_("Customer's name"), max_length=120)
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
-    email = forms.EmailField(label=_("Email"), required=False)
+    # The customer's column is shorter than what EmailField accepts by default (320).
+    email = forms.EmailField(
+        label=_("Email"), max_length=Customer._meta.get_field("email").max_length, required=False
+    )
     # Blank keeps an existing customer's type (a new customer starts as "new").
     customer_type = forms.ChoiceField(
         label=_("Customer type"),

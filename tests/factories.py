@@ -5,11 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import factory
-from django.contrib.auth.models import Group
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
 
 from complaints import services
 from complaints.models import Case, Customer, Department, Step, User
-from complaints.roles import Role
+from complaints.roles import ROLE_PERMISSIONS, Role
 
 
 class DepartmentFactory(factory.django.DjangoModelFactory):
@@ -34,7 +36,23 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if extracted:
+            if not Group.objects.filter(name=str(extracted)).exists():
+                roles_restore()
             self.groups.add(Group.objects.get(name=str(extracted)))
+
+
+def roles_restore() -> None:
+    """Make the roles again, as migration 0002 does. A transactional test's flush (the
+    concurrency tests, the browser journeys) deletes them, and tests that pytest-django orders
+    after those would otherwise find no groups."""
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=str(role))
+        group.permissions.set(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in (perm.split(".") for perm in perms)
+        )
 
 
 def staff(role: Role | None, department: Department | None = None, **kwargs) -> User:

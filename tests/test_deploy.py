@@ -1,0 +1,149 @@
+"""The production set-up: docker-compose.yml and the Dockerfile. Docker itself cannot run in
+our CI; these tests hold the files to what production needs, .ci/run runs the same web and
+worker commands, and the Dockerfile's collectstatic step is run here for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+APP_SERVICES = ("web", "worker", "beat")
+SETTINGS_FROM_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DEBUG",
+    "TIME_ZONE",
+    "EMAIL_URL",
+    "SITE_URL",
+)
+# Interpolated with ${VAR:?...}: compose refuses to start without them.
+REQUIRED_SECRETS = ("SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_URL", "SITE_URL", "POSTGRES_PASSWORD")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+def _command(service: dict) -> str:
+    command = service["command"]
+    return command if isinstance(command, str) else " ".join(command)
+
+
+def test_compose_runs_postgres_redis_web_worker_and_beat_each_with_a_health_check(services):
+    for name in ("postgres", "redis", "web", "worker", "beat"):
+        assert name in services, name
+        test = services[name].get("healthcheck", {}).get("test")
+        assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name} has no health check"
+
+
+def test_compose_uses_postgres_17_and_redis_7(services):
+    assert services["postgres"]["image"].startswith("postgres:17")
+    assert services["redis"]["image"].startswith("redis:7")
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert "redis-cli ping" in " ".join(services["redis"]["healthcheck"]["test"])
+
+
+def test_web_is_gunicorn_serving_config_wsgi_and_checked_on_healthz(services):
+    web = services["web"]
+    assert _command(web).startswith("gunicorn config.wsgi")
+    check = web["healthcheck"]["test"]
+    assert "/healthz" in " ".join(check)
+    if check[:3] == ["CMD", "python", "-c"]:
+        compile(check[3], "web healthcheck", "exec")  # the one-liner is valid Python
+
+
+def test_worker_and_beat_run_the_config_celery_app(services):
+    assert _command(services["worker"]).startswith("celery -A config worker")
+    assert _command(services["beat"]).startswith("celery -A config beat")
+    assert "celery -A config inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
+
+
+def test_migrations_run_once_before_the_app_starts(services):
+    assert "manage.py migrate" in _command(services["migrate"])
+    assert services["migrate"]["restart"] == "no"
+    for name in APP_SERVICES:
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully", name
+        assert depends["postgres"]["condition"] == "service_healthy", name
+        assert depends["redis"]["condition"] == "service_healthy", name
+
+
+@pytest.mark.parametrize("name", [*APP_SERVICES, "migrate"])
+def test_app_services_get_production_settings_from_the_environment(services, name):
+    environment = services[name]["environment"]
+    for variable in SETTINGS_FROM_ENV:
+        assert variable in environment, f"{name} lacks {variable}"
+    assert str(environment["DEBUG"]).lower() == "false"
+    assert "@postgres:5432/" in environment["DATABASE_URL"]
+    assert environment["REDIS_URL"].startswith("redis://redis:6379/")
+
+
+def test_required_secrets_have_no_default(compose):
+    text = (ROOT / "docker-compose.yml").read_text()
+    for variable in REQUIRED_SECRETS:
+        assert f"${{{variable}:?" in text, f"{variable} should be required with ${{{variable}:?}}"
+        assert f"${{{variable}:-" not in text, f"{variable} must not have a default"
+
+
+def test_every_variable_passed_to_the_app_is_read_by_the_settings(services):
+    """A misspelt variable would be silently ignored; gunicorn reads PORT and WEB_CONCURRENCY."""
+    source = (ROOT / "config" / "settings.py").read_text()
+    for variable in services["web"]["environment"]:
+        if variable in ("PORT", "WEB_CONCURRENCY"):
+            continue
+        assert f'"{variable}"' in source, f"settings do not read {variable}"
+
+
+def test_dockerfile_installs_heed_with_assets_from_npm_and_collects_static_files():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.12-slim" in dockerfile
+    assert "npm ci" in dockerfile
+    assert "pip install ." in dockerfile
+    assert "collectstatic" in dockerfile
+    assert "node_modules" in (ROOT / ".dockerignore").read_text()
+
+
+def test_collectstatic_with_production_settings_gathers_htmx_pico_and_heed_css(tmp_path):
+    """What the Dockerfile runs: with DEBUG off, whitenoise's manifest storage hashes every file
+    (a CSS or JS file pointing at a missing one fails here, not in production)."""
+    if not (ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js").exists():
+        pytest.fail("node_modules is missing: run `make install` (npm ci) first")
+    static_root = tmp_path / "static"
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "collectstatic-test-" + "x" * 40,
+        "ALLOWED_HOSTS": "heed.example",
+        "STATIC_ROOT": str(static_root),
+        "HEED_VAR_DIR": str(tmp_path / "var"),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
+    for name in ("vendor/htmx/htmx.min.js", "vendor/pico/pico.min.css", "heed/heed.css"):
+        assert name in manifest, name
+        assert (static_root / manifest[name]).is_file()
+        assert (static_root / f"{manifest[name]}.gz").is_file()  # compressed for whitenoise
