@@ -18,6 +18,7 @@ _INTAKE = ["complaints.add_case", "complaints.add_customer", "complaints.change_
 _MANAGE = ["complaints.work_all_cases", "complaints.view_department", "complaints.view_user"]
 
 # What each role may do. Who may work which case is decided in complaints.access.
+# Changing this needs a migration that runs roles_sync again (as 0002 does).
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENT: _WORK + _INTAKE,
     Role.HANDLER: _WORK,
@@ -35,3 +36,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.view_group",
     ],
 }
+
+
+def roles_sync(*, group_model, permission_model) -> None:
+    """Create each role's group with exactly its permissions. Takes the models so that the
+    migration can pass its historical ones; the permissions must exist already."""
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = group_model.objects.get_or_create(name=str(role))
+        group.permissions.set(
+            permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in (perm.split(".") for perm in perms)
+        )

@@ -360,6 +360,10 @@ def case_transition(
         locked.closed_at = timezone.now()
         updated.append("closed_at")
     if move.kind == "reopen":
+        # A new round: the customer's agreement of the last one no longer stands.
+        changes["reopen_count"] = [locked.reopen_count, locked.reopen_count + 1]
+        if locked.customer_agreed is not None:
+            changes["customer_agreed"] = [locked.customer_agreed, None]
         locked.reopen_count += 1
         locked.customer_agreed = None
         updated += ["reopen_count", "customer_agreed"]

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, Permission
 
 from complaints import services
 from complaints.models import Case, Customer, Department, Step, User
-from complaints.roles import ROLE_PERMISSIONS, Role
+from complaints.roles import Role, roles_sync
 
 
 class DepartmentFactory(factory.django.DjangoModelFactory):
@@ -47,12 +47,7 @@ def roles_restore() -> None:
     after those would otherwise find no groups."""
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0)
-    for role, perms in ROLE_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=str(role))
-        group.permissions.set(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in (perm.split(".") for perm in perms)
-        )
+    roles_sync(group_model=Group, permission_model=Permission)
 
 
 def staff(role: Role | None, department: Department | None = None, **kwargs) -> User:

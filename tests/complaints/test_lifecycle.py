@@ -120,6 +120,9 @@ def move_data(source: str, target: str, department, person) -> tuple[dict, dict]
                 "satisfaction_rating": [None, 2],
                 "follow_up_comment": ["", "Still loud."],
                 "follow_up_satisfied": [None, False],
+                # A new round: the count goes up and the last round's agreement is cleared.
+                "reopen_count": [0, 1],
+                "customer_agreed": [True, None],
             },
         ),
     }[(source, target)]
