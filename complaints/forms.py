@@ -82,10 +82,6 @@ class StepForm(forms.ModelForm):
             self.fields["responsible_person"] = StaffChoiceField(
                 queryset=staff_who_work_cases(), required=False, label=_("Responsible person")
             )
-        if "remedy_approved_by" in self.fields:
-            self.fields["remedy_approved_by"] = StaffChoiceField(
-                queryset=staff_who_work_cases(), required=False, label=_("Approved by")
-            )
         for name, widget in self.Meta.widgets.items():
             if name in self.fields:
                 self.fields[name].widget = widget

@@ -47,7 +47,9 @@ STEP_FIELDS: dict[str, tuple[str, ...]] = {
         "department",
         "responsible_person",
     ),
-    Step.DECIDE: ("remedy_types", "remedy_value", "remedy_plan", "remedy_approved_by"),
+    # Who approved a remedy above the decider's authority is recorded by the approval itself
+    # (escalation.approvals), never typed in.
+    Step.DECIDE: ("remedy_types", "remedy_value", "remedy_plan"),
     Step.ACT: ("actions_taken", "report"),
     Step.CONFIRM: ("agreement_note",),
     Step.FOLLOW_UP: ("satisfaction_rating", "follow_up_comment"),

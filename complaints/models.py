@@ -82,6 +82,17 @@ class Remedy(models.TextChoices):
     GIFT = "gift", _("Gift")
 
 
+class Tier(models.IntegerChoices):
+    """Escalation tiers (升级处置): each overdue milestone moves a case one up; 4 is a
+    manager's referral outside the organisation (外部评审)."""
+
+    HANDLER = 0, _("Handler")
+    DEPARTMENT_HEAD = 1, _("Department head")
+    QUALITY_MANAGER = 2, _("Quality manager")
+    GENERAL_MANAGER = 3, _("General manager")
+    EXTERNAL_REVIEW = 4, _("External review")
+
+
 class Department(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     code = models.SlugField(_("code"), max_length=30, unique=True)
@@ -262,7 +273,13 @@ class Case(models.Model):
     follow_up_comment = models.TextField(_("follow-up comment"), max_length=2000, blank=True)
 
     step = models.CharField(_("step"), max_length=10, choices=Step.choices, default=Step.RECEIVE)
-    tier = models.PositiveSmallIntegerField(_("escalation tier"), default=0)
+    # Kept by the escalation app (through ``services.case_record``), never by a form: the tier
+    # the case has been escalated to, and the earliest deadline of the current round that is
+    # neither met nor paused (what "overdue" means, and the date the customer is promised).
+    tier = models.PositiveSmallIntegerField(
+        _("escalation tier"), choices=Tier.choices, default=Tier.HANDLER
+    )
+    due_at = models.DateTimeField(_("next deadline"), null=True, blank=True, editable=False)
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
     # Bumped by every change; a write naming an older version is refused (no lost updates).
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -284,6 +301,10 @@ class Case(models.Model):
             models.Index(fields=["owner", "step"], name="case_owner_step"),
             models.Index(fields=["step", "received_at"], name="case_step_received"),
             models.Index(fields=["department", "step"], name="case_department_step"),
+            # Overdue counts and "sort by due": open cases past their next deadline.
+            models.Index(
+                fields=["due_at"], condition=Q(due_at__isnull=False), name="case_due_open"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(step__in=Step.values), name="case_step_known"),
@@ -327,6 +348,17 @@ class CaseEvent(models.Model):
         ASSIGNED = "assigned", _("Assigned")
         NOTE = "note", _("Internal note")
         MESSAGE = "message", _("Message to the customer")
+        # Written by the escalation app through ``services.case_record``.
+        WARNED = "warned", _("Deadline warning")
+        ESCALATED = "escalated", _("Escalated")
+        ACKNOWLEDGED = "acknowledged", _("Escalation acknowledged")
+        PAUSED = "paused", _("Clock stopped")
+        RESUMED = "resumed", _("Clock restarted")
+        APPROVAL_REQUESTED = "approval_requested", _("Approval requested")
+        APPROVED = "approved", _("Remedy approved")
+        DECLINED = "declined", _("Remedy declined")
+        REFERRED = "referred", _("Referred to external review")
+        REVIEW_OUTCOME = "review_outcome", _("External review outcome")
 
     # PROTECT: a case that has a history cannot be deleted, so neither can its events.
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
@@ -334,7 +366,7 @@ class CaseEvent(models.Model):
     actor = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     from_step = models.CharField(max_length=10, choices=Step.choices, blank=True)
     to_step = models.CharField(max_length=10, choices=Step.choices, blank=True)
     # {"field": [old, new], ...} in machine values.

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import reduce
+from datetime import datetime
 from typing import Any
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
@@ -15,31 +13,11 @@ from django.utils.translation import gettext as _
 from .access import cases_visible_to
 from .models import Case, CaseEvent, Department, Remedy, Step, User
 
-# The domain's 1/3/7-day rule (DOMAIN.md, "Time limits"), counted from receipt: by each limit
-# the case must have finished the step named here. The escalation app will keep a deadline row
-# per milestone; until then this is the rule the "overdue" counts use.
-MILESTONES: tuple[tuple[timedelta, str], ...] = (
-    (timedelta(days=1), Step.DECIDE),
-    (timedelta(days=3), Step.ACT),
-    (timedelta(days=7), Step.FOLLOW_UP),
-)
-
-
-def _steps_up_to(step: str) -> list[str]:
-    order = list(Step.values)
-    return order[: order.index(step) + 1]
-
 
 def overdue_q(now: datetime | None = None) -> Q:
-    """Open cases past a milestone they have not reached yet."""
-    now = now or timezone.now()
-    return reduce(
-        operator.or_,
-        (
-            Q(step__in=_steps_up_to(must_finish), received_at__lt=now - limit)
-            for limit, must_finish in MILESTONES
-        ),
-    )
+    """Open cases past their next deadline (``Case.due_at``, kept by the escalation app from
+    its deadline rows: the earliest of the current round that is neither met nor paused)."""
+    return Q(due_at__lt=now or timezone.now())
 
 
 def case_list(*, user: User, qs: QuerySet[Case] | None = None) -> QuerySet[Case]:
@@ -71,6 +49,10 @@ class ChangeRow:
     old: str
     new: str
 
+
+# Labels for the keys other apps write into events' changes that are not case fields (the
+# escalation app registers its reasons and milestones here): key → (label, {value: label}).
+EXTRA_CHANGE_LABELS: dict[str, tuple[Any, dict[str, Any]]] = {}
 
 _PEOPLE_FIELDS = {"owner", "responsible_person", "remedy_approved_by", "receiver"}
 
@@ -122,6 +104,15 @@ def case_timeline(*, case: Case) -> list[CaseEvent]:
             )
             for name, (old, new) in event.changes.items()
             if name in _CASE_FIELD_NAMES
+        ] + [
+            ChangeRow(
+                field=name,
+                label=str(EXTRA_CHANGE_LABELS[name][0]),
+                old=str(EXTRA_CHANGE_LABELS[name][1].get(old, old or "—")),
+                new=str(EXTRA_CHANGE_LABELS[name][1].get(new, new or "—")),
+            )
+            for name, (old, new) in event.changes.items()
+            if name in EXTRA_CHANGE_LABELS and name not in _CASE_FIELD_NAMES
         ]
     return events
 

@@ -255,7 +255,7 @@ def case_receive(
         case.urgency = raised
     case.reference = _reference_next(received_at)
     case.save()
-    CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case,
         actor=by,
         kind=CaseEvent.Kind.RECEIVED,
@@ -264,6 +264,8 @@ def case_receive(
         changes=changes,
         customer_visible=True,
     )
+    signals.case_received_in_transaction.send(sender=Case, case=case, event=event)
+    case.refresh_from_db()
     transaction.on_commit(lambda: signals.case_received.send(sender=Case, case=case))
     return Received(case=case, tracking_token=token)
 
@@ -354,6 +356,15 @@ def case_transition(
             *[r.message for r in missing],
             fields={r.field: [str(r.message)] for r in missing},
         )
+    objections = [
+        reason
+        for _receiver, reasons in signals.transition_checked.send(
+            sender=Case, case=locked, move=move, by=by
+        )
+        for reason in reasons or ()
+    ]
+    if objections:
+        raise TransitionRefused(*objections)
     locked.step = to
     updated = [*changes, "step"]
     if to == Step.CLOSED:
@@ -378,6 +389,7 @@ def case_transition(
         note=note,
         customer_visible=True,
     )
+    signals.case_step_changed_in_transaction.send(sender=Case, case=locked, event=event, move=move)
     case.refresh_from_db()
 
     def _notify() -> None:
@@ -448,4 +460,55 @@ def case_add_note(*, case: Case, by: User, body: str, customer_visible: bool = F
         kind=CaseEvent.Kind.MESSAGE if customer_visible else CaseEvent.Kind.NOTE,
         note=body,
         customer_visible=customer_visible,
+    )
+
+
+# ---------------------------------------------------------------- for the other apps
+
+# The case fields the other apps keep (see the models' comments); no form ever edits them.
+# Changing them does not bump ``version``: they are not what a person is editing, and an
+# escalation must not make an agent's open form stale.
+SYSTEM_FIELDS = frozenset({"tier", "due_at", "remedy_approved_by"})
+
+
+def case_record(
+    *,
+    case: Case,
+    kind: str | None,
+    by: User | None = None,
+    note: str = "",
+    set_fields: dict[str, Any] | None = None,
+    changes: dict[str, list[Any]] | None = None,
+    customer_visible: bool = False,
+    at: datetime | None = None,
+) -> CaseEvent | None:
+    """For the other apps (escalation): set the system fields they keep and append their event
+    to the case's timeline, in the caller's transaction (the caller holds the case's lock or has
+    just written its own rows). ``kind=None`` sets fields without an event (the next deadline
+    moving is not news). Access is the caller's to check: the sweep acts with nobody's rights."""
+    set_fields = set_fields or {}
+    unknown = set(set_fields) - SYSTEM_FIELDS
+    if unknown:
+        raise ValueError(f"Not a system field: {sorted(unknown)}")
+    recorded = dict(changes or {})
+    for name, value in set_fields.items():
+        old = _field_value(case, name)
+        setattr(case, name, value)
+        new = _field_value(case, name)
+        if old != new and kind is not None:
+            recorded[name] = [_jsonable(old), _jsonable(new)]
+    if set_fields:
+        Case.objects.filter(pk=case.pk).update(
+            **{Case._meta.get_field(name).attname: _field_value(case, name) for name in set_fields}
+        )
+    if kind is None:
+        return None
+    return CaseEvent.objects.create(
+        case=case,
+        actor=by,
+        kind=kind,
+        changes=recorded,
+        note=_event_note(note),
+        customer_visible=customer_visible,
+        at=at or timezone.now(),
     )

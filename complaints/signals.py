@@ -1,9 +1,26 @@
-"""The core's hooks for the other apps. Each is sent once the transaction has committed.
+"""The core's hooks for the other apps. The core imports none of them; they connect here.
+
+Sent once the transaction has committed (for work outside the database):
 
 - ``case_received(case)``: a new case was logged (any channel).
 - ``case_step_changed(case, event)``: a case moved between steps (includes reopening and closing).
 - ``case_reopened(case, event)``: the customer was not satisfied at follow-up; the case went back.
 - ``case_closed(case, event)``: follow-up done, customer satisfied.
+
+Sent inside the transaction that changes the case, with the case row locked (for rows that must
+commit or roll back with the change; a receiver that raises undoes the whole change):
+
+- ``transition_checked(case, move, by)``: before a move is applied, with the move's data already
+  on ``case``. A receiver returns a list of reasons to refuse the move (empty: no objection).
+- ``case_received_in_transaction(case, event)``: the case row and its first event are written.
+- ``case_step_changed_in_transaction(case, event, move)``: a move is written.
+- ``customer_replied(case)``: the customer's own message reached the case (the tracking page
+  and email in, issue 4, send it); a stopped clock restarts.
+
+For the case page (``complaints.views.case_detail``):
+
+- ``case_page_sections(request, case)``: receivers return HTML (already rendered and escaped)
+  to show below the step panel, or ``None``.
 """
 
 from django.dispatch import Signal
@@ -12,3 +29,10 @@ case_received = Signal()
 case_step_changed = Signal()
 case_reopened = Signal()
 case_closed = Signal()
+
+transition_checked = Signal()
+case_received_in_transaction = Signal()
+case_step_changed_in_transaction = Signal()
+customer_replied = Signal()
+
+case_page_sections = Signal()

@@ -8,10 +8,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import lifecycle, selectors, services
+from . import lifecycle, selectors, services, signals
 from .access import case_can_work, case_get_for_user, user_can_view_cases
 from .errors import CaseConflict, CaseError, InvalidInput
 from .filters import CaseFilter
@@ -73,6 +74,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
     current = order.index(case.step)
     return {
         "case": case,
+        "now": timezone.now(),
         "can_work": can_work,
         "steps": [
             {
@@ -90,6 +92,14 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "timeline": selectors.case_timeline(case=case),
         "refusal": forms.get("refusal"),
         "tracking_link": request.session.pop(f"tracking-link:{case.reference}", None),
+        # What the other apps show on the case page (the escalation app: deadlines, escalations).
+        "sections": [
+            html
+            for _receiver, html in signals.case_page_sections.send(
+                sender=Case, request=request, case=case
+            )
+            if html
+        ],
     }
 
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "complaints",
     "intake",
+    "escalation",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "complaints.context_processors.navigation",
+                "escalation.context_processors.queue_counts_nav",
             ],
         },
     },
@@ -144,6 +146,9 @@ _EMAIL_OPTIONS = {
     "EMAIL_TIMEOUT": "timeout",
 }
 _smtp = _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
+# A mail server that hangs must not hang the sweep that sends through it: give up after 20 s
+# (the notification stays in the outbox and is retried).
+_email.setdefault("EMAIL_TIMEOUT", env.int("EMAIL_TIMEOUT", default=20))
 MAILERS = {
     "default": {
         "BACKEND": _email["EMAIL_BACKEND"],
@@ -156,7 +161,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Heed <complaints@hee
 
 # Celery: Redis when REDIS_URL is set; otherwise a broker that needs no server.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
+if "pytest" in sys.modules:
+    # Tasks queued by tests (after commit) go nowhere: never into the developer's or CI's broker,
+    # where a running worker would act on ids from the test database. The worker test runs a
+    # real worker outside pytest, on a Redis database of its own.
+    CELERY_BROKER_URL = "memory://"
+elif REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
 else:
     _broker_dir = VAR_DIR / "celery-broker"
@@ -174,7 +184,25 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# No task may run away with a worker (a sweep stuck on a hung server would stop escalations).
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A publish that cannot reach the broker gives up after about a second: the outbox and the next
+# sweep carry what it was sending (escalation.notifications).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2}
+# The deadline sweep (escalation.sweep): every SWEEP_INTERVAL seconds, one minute by default.
+SWEEP_INTERVAL = env.int("SWEEP_INTERVAL", default=60)
+# Editable in the admin (escalation.ScheduledJob rows override these by name).
+CELERY_BEAT_SCHEDULER = "escalation.schedule:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-deadlines": {
+        "task": "escalation.sweep",
+        "schedule": float(SWEEP_INTERVAL),
+        # A sweep not started within one interval is dropped: the next one does its work.
+        "options": {"expires": float(SWEEP_INTERVAL)},
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -28,5 +28,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("intake/", include("intake.urls")),
+    path("escalations/", include("escalation.urls")),
     path("", include("complaints.urls")),
 ]

@@ -4,10 +4,11 @@ its refused test against the same cast."""
 import os
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 
 from complaints.roles import Role
 
-from .factories import DepartmentFactory, receive_case, staff
+from .factories import DepartmentFactory, receive_case, roles_restore, staff
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +20,31 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     db = settings.DATABASES["default"]
     if db["ENGINE"] != "django.db.backends.sqlite3" and not db.get("TEST", {}).get("NAME"):
         db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
+
+
+@pytest.fixture(autouse=True)
+def _seeded_data_restored(request, django_db_blocker):
+    """A transactional test (journeys, concurrency, the Celery worker) ends with a flush that
+    deletes what the migrations seed: the roles, the time-limit policies, the authority limits,
+    the sweep's schedule. Each test that uses the database finds them back first."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or {
+        "db",
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if uses_db:
+        from escalation.defaults import defaults_seed, editors_grant
+        from escalation.models import AuthorityLimit, Policy, ScheduledJob
+
+        request.getfixturevalue("django_db_setup")  # the test database, never the real one
+        with django_db_blocker.unblock():
+            if not Policy.objects.filter(is_default=True).exists():
+                roles_restore()
+                defaults_seed(
+                    policy_model=Policy, limit_model=AuthorityLimit, job_model=ScheduledJob
+                )
+                editors_grant(group_model=Group, permission_model=Permission)
+    yield
 
 
 @pytest.fixture

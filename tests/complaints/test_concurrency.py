@@ -8,12 +8,9 @@ the roles migration 0002 made; ``factories.staff`` makes them again when they ar
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from complaints.errors import CaseConflict
 from complaints.models import Case, CaseEvent, Customer, Step, User
@@ -21,6 +18,7 @@ from complaints.roles import Role
 from complaints.services import case_receive, case_transition, case_update, customer_get_or_create
 
 from ..factories import CustomerFactory, receive_case, staff
+from ..threads import run_together
 
 pytestmark = [
     pytest.mark.pg,
@@ -31,38 +29,6 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True),
 ]
-
-TIMEOUT = 30
-
-
-def run_together(
-    count: int, work: Callable[[int, threading.Barrier], Any]
-) -> tuple[list[Any], list[Exception]]:
-    """Run ``work(i, barrier)`` in ``count`` threads; each waits at the barrier so that they
-    start together. Returns what they returned and what they raised."""
-    barrier = threading.Barrier(count, timeout=TIMEOUT)
-    results: list[Any] = []
-    errors: list[Exception] = []
-    lock = threading.Lock()
-
-    def thread(i: int) -> None:
-        try:
-            outcome = work(i, barrier)
-            with lock:
-                results.append(outcome)
-        except Exception as exc:
-            with lock:
-                errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=thread, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(TIMEOUT)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck"
-    return results, errors
 
 
 @pytest.fixture

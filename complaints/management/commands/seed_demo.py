@@ -129,7 +129,10 @@ class Command(BaseCommand):
             user, _ = User.objects.get_or_create(username=username)
             user.first_name, user.last_name = first, last
             user.department = departments.get(dept)
-            user.is_staff = role == Role.ADMINISTRATOR
+            # Escalation notifications go here (the console/locmem mailer in development).
+            user.email = f"{username}@heed.localhost"
+            # The quality manager edits time-limit policies and authority limits in the admin.
+            user.is_staff = role in (Role.ADMINISTRATOR, Role.QUALITY_MANAGER)
             user.is_superuser = role == Role.ADMINISTRATOR
             user.set_password(password)
             user.save()

@@ -1,0 +1,176 @@
+"""Each case's deadlines: computed at receipt and at each reopening, met as the case moves on,
+stopped and restarted with the clock, and summarised into ``Case.due_at``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Min
+from django.utils import timezone
+
+from complaints import lifecycle
+from complaints.models import Case
+from complaints.services import case_record
+
+from .clock import clock_for
+from .models import MILESTONE_STEP, Deadline, Milestone, Policy
+from .policies import policy_for
+
+
+def _next_check(deadline: Deadline) -> datetime | None:
+    """The next moment the sweep has something to do for this deadline, or None."""
+    if not deadline.is_open or deadline.breached_at or deadline.paused_since:
+        return None
+    points = [deadline.due_at]
+    if deadline.warn_at and not deadline.warned_at:
+        points.append(deadline.warn_at)
+    if deadline.warn_before_at and not deadline.warned_before_at:
+        points.append(deadline.warn_before_at)
+    return min(points)
+
+
+def _warning_points(
+    policy: Policy, starts: datetime, due: datetime, window: timedelta
+) -> tuple[datetime | None, datetime | None]:
+    clock = clock_for(policy)
+    warn_at = (
+        clock.add(starts, window * policy.warn_at_percent / 100) if policy.warn_at_percent else None
+    )
+    warn_before_at = due - policy.warn_before if policy.warn_before else None
+    if warn_before_at is not None and warn_before_at <= starts:
+        warn_before_at = None
+    return warn_at, warn_before_at
+
+
+def deadlines_create(*, case: Case, round: int, starts_at: datetime) -> list[Deadline]:
+    """The round's deadlines for each milestone, from the policy that applies now. They keep
+    that policy's version: editing the policy later does not move them."""
+    policy = policy_for(urgency=case.urgency, category=case.category)
+    clock = clock_for(policy)
+    rows = []
+    for milestone in Milestone.values:
+        window = policy.within(milestone)
+        due = clock.add(starts_at, window)
+        warn_at, warn_before_at = _warning_points(policy, starts_at, due, window)
+        deadline = Deadline(
+            case=case,
+            round=round,
+            milestone=milestone,
+            policy=policy,
+            policy_version=policy.version,
+            clock=policy.clock,
+            starts_at=starts_at,
+            due_at=due,
+            warn_at=warn_at,
+            warn_before_at=warn_before_at,
+            pausable=milestone in (policy.pausable_milestones or []),
+        )
+        deadline.next_check_at = _next_check(deadline)
+        rows.append(deadline)
+    return Deadline.objects.bulk_create(rows)
+
+
+def case_due_refresh(*, case: Case) -> None:
+    """Keep ``Case.due_at``: the earliest deadline of the case that is neither met, superseded
+    nor paused."""
+    due = Deadline.objects.filter(
+        case=case, met_at__isnull=True, superseded_at__isnull=True, paused_since__isnull=True
+    ).aggregate(due=Min("due_at"))["due"]
+    if due != case.due_at:
+        case_record(case=case, kind=None, set_fields={"due_at": due})
+
+
+def deadlines_meet(*, case: Case, at: datetime | None = None) -> list[Deadline]:
+    """Mark met every open deadline whose step the case has now finished."""
+    at = at or timezone.now()
+    index = lifecycle.step_index(case.step)
+    met = []
+    for deadline in Deadline.objects.filter(
+        case=case, met_at__isnull=True, superseded_at__isnull=True
+    ):
+        if index > lifecycle.step_index(MILESTONE_STEP[deadline.milestone]):
+            deadline.met_at = at
+            if deadline.paused_since:
+                _credit_pause(deadline, at)
+            deadline.next_check_at = None
+            deadline.save(
+                update_fields=[
+                    "met_at",
+                    "next_check_at",
+                    "paused_since",
+                    "paused_total",
+                    "due_at",
+                    "warn_at",
+                    "warn_before_at",
+                ]
+            )
+            met.append(deadline)
+    return met
+
+
+def deadlines_supersede(*, case: Case, at: datetime | None = None) -> int:
+    """A reopening: the open deadlines of earlier rounds stop counting."""
+    return Deadline.objects.filter(
+        case=case, met_at__isnull=True, superseded_at__isnull=True
+    ).update(superseded_at=at or timezone.now(), next_check_at=None)
+
+
+def _credit_pause(deadline: Deadline, at: datetime) -> None:
+    """Restart a stopped deadline: the time it was stopped is added to its due and warning
+    times (in the policy's clock: a stop over a weekend credits no working time)."""
+    clock = clock_for(deadline.policy)
+    stopped = deadline.paused_since
+    credit = clock.between(stopped, at)
+    deadline.paused_total += credit
+    due = deadline.due_at
+    for name in ("due_at", "warn_at"):
+        point = getattr(deadline, name)
+        if point is not None and point > stopped:
+            setattr(deadline, name, clock.add(at, clock.between(stopped, point)))
+    # The last warning is calendar time before the deadline, whatever the clock: keep its lead.
+    if deadline.warn_before_at is not None and deadline.warn_before_at > stopped:
+        deadline.warn_before_at = deadline.due_at - (due - deadline.warn_before_at)
+    deadline.paused_since = None
+
+
+def deadlines_pause(*, case: Case, at: datetime) -> list[Deadline]:
+    """Stop the clock of the open deadlines its policy lets stop. Returns those stopped."""
+    rows = list(
+        Deadline.objects.filter(
+            case=case,
+            met_at__isnull=True,
+            superseded_at__isnull=True,
+            breached_at__isnull=True,
+            paused_since__isnull=True,
+            pausable=True,
+        )
+    )
+    for deadline in rows:
+        deadline.paused_since = at
+        deadline.next_check_at = None
+        deadline.save(update_fields=["paused_since", "next_check_at"])
+    return rows
+
+
+def deadlines_resume(*, case: Case, at: datetime) -> list[Deadline]:
+    rows = list(
+        Deadline.objects.select_related("policy").filter(case=case, paused_since__isnull=False)
+    )
+    for deadline in rows:
+        _credit_pause(deadline, at)
+        deadline.next_check_at = _next_check(deadline)
+        deadline.save(
+            update_fields=[
+                "paused_since",
+                "paused_total",
+                "due_at",
+                "warn_at",
+                "warn_before_at",
+                "next_check_at",
+            ]
+        )
+    return rows
+
+
+def next_check(deadline: Deadline) -> datetime | None:
+    return _next_check(deadline)

@@ -1,0 +1,122 @@
+"""The outbox: notification rows are written in the transaction that causes them, then emailed
+by a task queued after commit. If the broker is down the task is never queued, and if the mail
+server is down the send fails: either way the row stays unsent and the next sweep (every minute)
+sends it. A row is sent under its row lock and marked sent in the same transaction, so two
+senders never send it twice."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from complaints.models import Case, User
+
+from .models import Approval, Deadline, Escalation, Notification
+
+log = logging.getLogger(__name__)
+
+# After this many failed attempts a notification is given up (its error stays in the admin).
+MAX_ATTEMPTS = 10
+
+
+def notify(
+    *,
+    kind: str,
+    case: Case,
+    recipients: Iterable[User],
+    deadline: Deadline | None = None,
+    escalation: Escalation | None = None,
+    approval: Approval | None = None,
+) -> list[Notification]:
+    """Queue one email per recipient (with an address), sent once the transaction commits."""
+    rows = Notification.objects.bulk_create(
+        Notification(
+            recipient=person,
+            kind=kind,
+            case=case,
+            deadline=deadline,
+            escalation=escalation,
+            approval=approval,
+        )
+        for person in {p.pk: p for p in recipients if p.email}.values()
+    )
+    if rows:
+        ids = [row.pk for row in rows]
+        transaction.on_commit(lambda: _enqueue(ids))
+    return rows
+
+
+def _enqueue(ids: list[int]) -> None:
+    from .tasks import deliver_notifications
+
+    try:
+        deliver_notifications.delay(ids)
+    except Exception:  # the broker is down: the sweep sends them when it runs again
+        log.warning("Could not queue notifications %s; the sweep will send them.", ids)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(2**attempts, 60))
+
+
+def _message(row: Notification) -> EmailMessage:
+    context = {
+        "row": row,
+        "case": row.case,
+        "case_url": settings.SITE_URL
+        + reverse("complaints:case_detail", args=[row.case.reference]),
+        "queue_url": settings.SITE_URL + reverse("escalation:queue"),
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("escalation/email/subject.txt", context).strip()
+        body = render_to_string("escalation/email/body.txt", context)
+    return EmailMessage(subject=" ".join(subject.split()), body=body, to=[row.recipient.email])
+
+
+def notifications_deliver(
+    *, ids: list[int] | None = None, now: datetime | None = None, batch_size: int = 100
+) -> int:
+    """Send the notifications that are due (or those of ``ids`` that are still unsent).
+    Returns how many were sent."""
+    now = now or timezone.now()
+    sent = 0
+    with transaction.atomic():
+        rows = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related(
+                "recipient",
+                "case__customer",
+                "case__owner",
+                "deadline",
+                "escalation__deadline",
+                "approval",
+            )
+            .filter(next_attempt_at__isnull=False)
+            .order_by("next_attempt_at")
+        )
+        rows = rows.filter(pk__in=ids) if ids is not None else rows.filter(next_attempt_at__lte=now)
+        for row in rows[:batch_size]:
+            try:
+                _message(row).send()
+            except Exception as exc:  # the mail server refused or is down: try again later
+                row.attempts += 1
+                row.last_error = str(exc)[:500]
+                row.next_attempt_at = (
+                    now + _backoff(row.attempts) if row.attempts < MAX_ATTEMPTS else None
+                )
+                log.warning("Notification %s not sent (attempt %s): %s", row.pk, row.attempts, exc)
+            else:
+                row.attempts += 1
+                row.sent_at = now
+                row.next_attempt_at = None
+                sent += 1
+            row.save(update_fields=["attempts", "last_error", "next_attempt_at", "sent_at"])
+    return sent

@@ -1,0 +1,30 @@
+"""Which time-limit policy a case follows. One function; nothing else chooses."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from .defaults import defaults_seed
+from .models import AuthorityLimit, Policy, ScheduledJob
+
+
+def policy_for(*, urgency: str, category: str) -> Policy:
+    """The most specific active policy for this urgency and category: one naming both, then one
+    naming either (the stricter, by its closing limit, when a category policy and an urgency
+    policy both match), then the default. Without a default the domain's defaults are seeded
+    again (``escalation.defaults``), so a case can never be received without deadlines."""
+    candidates = list(
+        Policy.objects.filter(active=True, is_default=False)
+        .filter(Q(urgency="") | Q(urgency=urgency))
+        .filter(Q(category="") | Q(category=category))
+    )
+    if candidates:
+        return min(
+            candidates,
+            key=lambda p: (-(bool(p.urgency) + bool(p.category)), p.closed_within, p.pk),
+        )
+    default = Policy.objects.filter(is_default=True).first()
+    if default is None:
+        defaults_seed(policy_model=Policy, limit_model=AuthorityLimit, job_model=ScheduledJob)
+        return policy_for(urgency=urgency, category=category)
+    return default

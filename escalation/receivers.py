@@ -1,0 +1,77 @@
+"""What the escalation app does when the core's hooks fire (see ``complaints.signals``)."""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from complaints import selectors, signals
+from complaints.models import Step
+from complaints.services import case_record
+
+from . import deadlines
+from .approvals import authority_objections
+from .models import Escalation, Milestone, Pause
+from .selectors import case_escalation_panel
+from .services import case_escalate, case_resume
+
+selectors.EXTRA_CHANGE_LABELS.update(
+    {
+        "reason": (_("reason"), dict(Escalation.Reason.choices)),
+        "milestone": (_("milestone"), dict(Milestone.choices)),
+        "pause": (_("clock stopped"), dict(Pause.Reason.choices)),
+    }
+)
+
+
+@receiver(signals.case_received_in_transaction, dispatch_uid="escalation.deadlines_at_receipt")
+def _deadlines_at_receipt(sender, case, event, **kwargs):
+    deadlines.deadlines_create(case=case, round=0, starts_at=case.received_at)
+    deadlines.case_due_refresh(case=case)
+
+
+@receiver(signals.transition_checked, dispatch_uid="escalation.authority")
+def _authority(sender, case, move, by, **kwargs):
+    return authority_objections(case=case, move=move, by=by)
+
+
+@receiver(signals.case_step_changed_in_transaction, dispatch_uid="escalation.step_changed")
+def _step_changed(sender, case, event, move, **kwargs):
+    now = event.at
+    deadlines.deadlines_meet(case=case, at=now)
+    if move.kind == "reopen":
+        # The customer is not satisfied: a new round with new deadlines, one tier up. A stopped
+        # clock restarts first (its credit belongs to the old round), and the old round's
+        # approval no longer covers whatever the new decision will be.
+        if case.pauses.filter(ended_at__isnull=True).exists():
+            case_resume(case=case, by=event.actor)
+        if case.remedy_approved_by_id:
+            case_record(case=case, kind=None, set_fields={"remedy_approved_by": None})
+        deadlines.deadlines_supersede(case=case, at=now)
+        deadlines.deadlines_create(case=case, round=case.reopen_count, starts_at=now)
+        case_escalate(
+            case=case,
+            reason=Escalation.Reason.DISSATISFIED,
+            by=event.actor,
+            note=case.follow_up_comment,
+            at=now,
+        )
+    if case.step == Step.CLOSED and case.pauses.filter(ended_at__isnull=True).exists():
+        case_resume(case=case, by=event.actor)
+    deadlines.case_due_refresh(case=case)
+
+
+@receiver(signals.customer_replied, dispatch_uid="escalation.reply_restarts_clock")
+def _customer_replied(sender, case, **kwargs):
+    case_resume(case=case, by=None, cause=str(_("The customer replied.")))
+
+
+@receiver(signals.case_page_sections, dispatch_uid="escalation.case_panel")
+def _case_panel(sender, request, case, **kwargs):
+    return render_to_string(
+        "escalation/partials/case_panel.html",
+        case_escalation_panel(case=case, user=request.user, now=timezone.now()),
+        request=request,
+    )
