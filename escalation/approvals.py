@@ -18,7 +18,7 @@ from complaints.services import case_record
 from .models import Approval, AuthorityLimit, Escalation, Notification
 from .notifications import notify
 from .services import case_escalate
-from .tiers import can_act_for_tier, user_tier
+from .tiers import can_act_for_tier, tier_members, user_tier
 
 
 def ceilings() -> dict[int, Decimal | None]:
@@ -118,17 +118,11 @@ def approval_request(*, case: Case, by: User, note: str = "") -> Approval:
         notify(
             kind=Notification.Kind.APPROVAL,
             case=locked,
-            recipients=_approvers(locked, tier),
+            recipients=tier_members(case=locked, tier=tier),
             approval=approval,
         )
     case.refresh_from_db()
     return approval
-
-
-def _approvers(case: Case, tier: int):
-    from .tiers import tier_members
-
-    return tier_members(case=case, tier=tier)
 
 
 @transaction.atomic

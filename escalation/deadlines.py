@@ -17,7 +17,7 @@ from .models import MILESTONE_STEP, Deadline, Milestone, Policy
 from .policies import policy_for
 
 
-def _next_check(deadline: Deadline) -> datetime | None:
+def next_check(deadline: Deadline) -> datetime | None:
     """The next moment the sweep has something to do for this deadline, or None."""
     if not deadline.is_open or deadline.breached_at or deadline.paused_since:
         return None
@@ -65,7 +65,7 @@ def deadlines_create(*, case: Case, round: int, starts_at: datetime) -> list[Dea
             warn_before_at=warn_before_at,
             pausable=milestone in (policy.pausable_milestones or []),
         )
-        deadline.next_check_at = _next_check(deadline)
+        deadline.next_check_at = next_check(deadline)
         rows.append(deadline)
     return Deadline.objects.bulk_create(rows)
 
@@ -158,7 +158,7 @@ def deadlines_resume(*, case: Case, at: datetime) -> list[Deadline]:
     )
     for deadline in rows:
         _credit_pause(deadline, at)
-        deadline.next_check_at = _next_check(deadline)
+        deadline.next_check_at = next_check(deadline)
         deadline.save(
             update_fields=[
                 "paused_since",
@@ -170,7 +170,3 @@ def deadlines_resume(*, case: Case, at: datetime) -> list[Deadline]:
             ]
         )
     return rows
-
-
-def next_check(deadline: Deadline) -> datetime | None:
-    return _next_check(deadline)

@@ -21,7 +21,7 @@ from . import deadlines as deadline_rules
 from .models import Deadline, Escalation, ExternalReview, Notification, Pause
 from .notifications import notify
 from .policies import policy_for
-from .tiers import can_act_for_tier, tier_members, user_tier
+from .tiers import can_act_for_tier, next_tier, tier_members, user_tier
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,7 @@ def case_escalate(
     at = at or timezone.now()
     from_tier = case.tier
     if to_tier is None:
-        to_tier = (
-            min(from_tier + 1, Tier.GENERAL_MANAGER)
-            if from_tier < Tier.GENERAL_MANAGER
-            else from_tier
-        )
+        to_tier = next_tier(from_tier)
     to_tier = max(to_tier, from_tier)
     policy = policy_for(urgency=case.urgency, category=case.category)
     try:

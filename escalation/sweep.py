@@ -25,7 +25,7 @@ from .models import Deadline, Escalation, Notification
 from .notifications import notifications_deliver, notify
 from .policies import policy_for
 from .services import case_escalate
-from .tiers import tier_members
+from .tiers import next_tier, tier_members
 
 # Small enough that a batch's savepoints (two per deadline) stay within PostgreSQL's cache of
 # 64 subtransactions per transaction, past which every other session's snapshots slow down.
@@ -57,10 +57,6 @@ class SweepResult:
 
     def count(self, action: str) -> int:
         return sum(1 for a in self.actions if a.action == action)
-
-
-def _next_tier(tier: int) -> int:
-    return min(tier + 1, Tier.GENERAL_MANAGER) if tier < Tier.GENERAL_MANAGER else tier
 
 
 def _due_deadlines(now: datetime):
@@ -136,7 +132,7 @@ def _forecast(
     if now >= deadline.due_at and deadline.breached_at is None:
         if tier >= Tier.EXTERNAL_REVIEW:
             return None
-        tiers[case.pk] = _next_tier(tier)
+        tiers[case.pk] = next_tier(tier)
         return Planned(
             "escalate", case.reference, deadline.milestone, deadline.due_at, tier, tiers[case.pk]
         )

@@ -15,6 +15,12 @@ _TIER_OF_ROLE = {
 }
 
 
+def next_tier(tier: int) -> int:
+    """One tier up, but an overdue case goes no higher than the general manager: external
+    review (tier 4) is a manager's decision, never the clock's."""
+    return min(tier + 1, Tier.GENERAL_MANAGER) if tier < Tier.GENERAL_MANAGER else tier
+
+
 def user_tier(user: User) -> int:
     """The highest tier a member of staff stands at (a handler or agent: 0)."""
     if not (user.is_authenticated and user.is_active):
