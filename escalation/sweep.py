@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from complaints.models import Case, CaseEvent, Step, Tier
@@ -183,7 +184,7 @@ def sweep(
             if planned:
                 result.actions.append(planned)
         for escalation in (
-            Escalation.objects.filter(next_notify_at__lte=now)
+            Escalation.objects.filter(next_notify_at__lte=now, to_tier__gte=F("case__tier"))
             .exclude(case__step=Step.CLOSED)
             .select_related("case")
         ):
