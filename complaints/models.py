@@ -359,6 +359,8 @@ class CaseEvent(models.Model):
         DECLINED = "declined", _("Remedy declined")
         REFERRED = "referred", _("Referred to external review")
         REVIEW_OUTCOME = "review_outcome", _("External review outcome")
+        LINK_RENEWED = "link_renewed", _("Tracking link renewed")
+        CUSTOMER_MESSAGE = "customer_message", _("Message from the customer")
 
     # PROTECT: a case that has a history cannot be deleted, so neither can its events.
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")

@@ -463,6 +463,39 @@ def case_add_note(*, case: Case, by: User, body: str, customer_visible: bool = F
     )
 
 
+@transaction.atomic
+def case_customer_message(*, case: Case, body: str) -> CaseEvent:
+    """The customer writes on their case (the tracking page; email in later). It goes on the
+    timeline for both sides, and ``customer_replied`` lets the other apps react in the same
+    transaction (a stopped clock restarts). A closed case takes no more messages."""
+    body = _event_note(body, field="body")
+    if not body:
+        raise InvalidInput(fields={"body": [_("Write something first.")]})
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if locked.step == Step.CLOSED:
+        raise TransitionRefused(
+            _("This complaint is closed. To complain again, please contact us.")
+        )
+    event = CaseEvent.objects.create(
+        case=locked, kind=CaseEvent.Kind.CUSTOMER_MESSAGE, note=body, customer_visible=True
+    )
+    signals.customer_replied.send(sender=Case, case=locked, event=event)
+    return event
+
+
+@transaction.atomic
+def case_tracking_renew(*, case: Case, by: User) -> str:
+    """Give the case a new tracking token; the old link stops working at once (a customer
+    who forwarded it, a link sent to the wrong address). Returns the token, to be shown once:
+    only its digest is kept."""
+    locked = _lock(case, by=by, expected_version=None)
+    token = secrets.token_urlsafe(32)
+    Case.objects.filter(pk=locked.pk).update(tracking_digest=tracking_digest(token))
+    CaseEvent.objects.create(case=locked, actor=by, kind=CaseEvent.Kind.LINK_RENEWED)
+    case.refresh_from_db()
+    return token
+
+
 # ---------------------------------------------------------------- for the other apps
 
 # The case fields the other apps keep (see the models' comments); no form ever edits them.

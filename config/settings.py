@@ -28,6 +28,10 @@ ALLOWED_HOSTS = env.list(
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# How long a tracking link keeps working after its case is closed.
+TRACKING_LINK_DAYS_AFTER_CLOSE = env.int("TRACKING_LINK_DAYS_AFTER_CLOSE", default=90)
+# Requests per minute one address may make to the customer's pages (tracking, lost link).
+CUSTOMER_RATE_LIMIT = env.int("CUSTOMER_RATE_LIMIT", default=30)
 # The public address customers' tracking links point at.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

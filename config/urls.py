@@ -7,6 +7,8 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.decorators.cache import never_cache
 
+from intake.urls import tracking_urlpatterns
+
 
 @never_cache
 def healthz(request):
@@ -29,5 +31,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("intake/", include("intake.urls")),
     path("escalations/", include("escalation.urls")),
+    path("t/", include(tracking_urlpatterns)),
     path("", include("complaints.urls")),
 ]

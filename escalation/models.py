@@ -459,6 +459,7 @@ class Notification(models.Model):
         REMINDER = "reminder", _("Escalation not yet acknowledged")
         APPROVAL = "approval", _("Approval requested")
         APPROVAL_DECIDED = "approval_decided", _("Approval decided")
+        CUSTOMER = "customer", _("Message from the customer")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"

@@ -8,14 +8,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from complaints import selectors, signals
-from complaints.models import Step
+from complaints.models import Step, Tier
 from complaints.services import case_record
 
 from . import deadlines
 from .approvals import authority_objections
-from .models import Escalation, Milestone, Pause
+from .models import Escalation, Milestone, Notification, Pause
+from .notifications import notify
 from .selectors import case_escalation_panel
 from .services import case_escalate, case_resume
+from .tiers import tier_members
 
 selectors.EXTRA_CHANGE_LABELS.update(
     {
@@ -64,8 +66,13 @@ def _step_changed(sender, case, event, move, **kwargs):
 
 
 @receiver(signals.customer_replied, dispatch_uid="escalation.reply_restarts_clock")
-def _customer_replied(sender, case, **kwargs):
+def _customer_replied(sender, case, event=None, **kwargs):
     case_resume(case=case, by=None, cause=str(_("The customer replied.")))
+    notify(
+        kind=Notification.Kind.CUSTOMER,
+        case=case,
+        recipients=tier_members(case=case, tier=Tier.HANDLER),
+    )
 
 
 @receiver(signals.case_page_sections, dispatch_uid="escalation.case_panel")

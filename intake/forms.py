@@ -53,3 +53,14 @@ class IntakeForm(forms.ModelForm):
 class LookupForm(forms.Form):
     phone = forms.CharField(required=False, max_length=40)
     email = forms.CharField(required=False, max_length=254)
+
+
+class CustomerMessageForm(forms.Form):
+    """What the customer writes on the tracking page."""
+
+    body = forms.CharField(
+        label=_("Write to us"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("More information, a question, or anything you want us to know."),
+    )

@@ -1,4 +1,4 @@
-"""The customer's tracking link. The tracking page itself is built by the customer-side work."""
+"""The customer's tracking link (the page: ``intake.views.tracking_page``)."""
 
 from django.conf import settings
 

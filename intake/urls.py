@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -7,4 +7,17 @@ app_name = "intake"
 urlpatterns = [
     path("new/", views.new_case, name="new_case"),
     path("customer-lookup/", views.customer_lookup, name="customer_lookup"),
+    path("cases/<str:reference>/tracking-link/", views.tracking_renew, name="tracking_renew"),
 ]
+
+# The customer's pages, at /t/ (config.urls): the link /t/<token>, then the page /t/.
+tracking_urlpatterns = (
+    [
+        path("", views.tracking_page, name="page"),
+        path("message/", views.tracking_message, name="message"),
+        # Any path, so that a mangled link (a slash added by a mail client, a cut) gets the
+        # tracking 404 with its headers, not Django's.
+        re_path(r"^(?P<token>[\s\S]+)\Z", views.tracking_open, name="open"),
+    ],
+    "tracking",
+)

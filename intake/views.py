@@ -1,4 +1,4 @@
-"""The agent's New complaint screen and its customer lookup."""
+"""The agent's New complaint screen and its customer lookup; the customer's tracking page."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -6,12 +6,19 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from complaints import services
+from complaints.access import case_get_for_user
 from complaints.errors import CaseError
 
-from .forms import IntakeForm, LookupForm
+from . import ratelimit, tracking
+from .forms import CustomerMessageForm, IntakeForm, LookupForm
 from .links import tracking_url
 
 
@@ -90,3 +97,120 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
         "intake/partials/customer_fields.html",
         {"form": IntakeForm(initial=initial), "customer": customer, "recent": recent},
     )
+
+
+# ---------------------------------------------------------------- the customer's tracking page
+
+
+def _customer_page(response: HttpResponse) -> HttpResponse:
+    """Headers of every customer page: not indexed, not cached, no Referer leaves the site.
+    (``same-origin``, not ``no-referrer``: under ``no-referrer`` browsers send ``Origin: null``
+    with a form, and the CSRF check rightly refuses that. The token is never in the address of
+    these pages; the one response whose address holds it, the link's, sends no Referer at all.)"""
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "same-origin"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _no_referrer(response: HttpResponse) -> HttpResponse:
+    """For the responses at the link's own address, which holds the token: no Referer at all."""
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    """The one answer for every link that does not open a case (malformed, unknown, renewed,
+    expired): nothing tells which."""
+    return _customer_page(render(request, "intake/tracking_not_found.html", status=404))
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    response = render(request, "intake/too_many_requests.html", status=429)
+    response["Retry-After"] = str(ratelimit.WINDOW_SECONDS)
+    return _customer_page(response)
+
+
+@require_safe
+def tracking_open(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the email or the agent: trade the token for a cookie and redirect, so that
+    the token leaves the address bar."""
+    if ratelimit.over_limit(request, "tracking"):
+        return _no_referrer(_too_many(request))
+    case = tracking.case_for_token(tracking.token_from_path(token))
+    if case is None:
+        return _no_referrer(_not_found(request))
+    response = redirect("tracking:page")
+    response.status_code = 303
+    response.set_cookie(
+        tracking.COOKIE_NAME,
+        tracking.cookie_value(case),
+        max_age=tracking.COOKIE_MAX_AGE,
+        path=tracking.COOKIE_PATH,
+        # Over HTTPS (always, in production: the proxy says so) the cookie never travels in clear.
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+    return _no_referrer(_customer_page(response))
+
+
+def _tracked_case(request: HttpRequest):
+    return tracking.case_for_cookie(request.COOKIES.get(tracking.COOKIE_NAME))
+
+
+def _tracking_render(request: HttpRequest, case, form: CustomerMessageForm, status: int = 200):
+    context = {**tracking.tracking_view(case=case), "message_form": form}
+    return _customer_page(render(request, "intake/tracking.html", context, status=status))
+
+
+@require_safe
+def tracking_page(request: HttpRequest) -> HttpResponse:
+    if ratelimit.over_limit(request, "tracking"):
+        return _too_many(request)
+    case = _tracked_case(request)
+    if case is None:
+        return _not_found(request)
+    return _tracking_render(request, case, CustomerMessageForm())
+
+
+@require_POST
+def tracking_message(request: HttpRequest) -> HttpResponse:
+    """The customer writes on their case from the tracking page."""
+    if ratelimit.over_limit(request, "tracking"):
+        return _too_many(request)
+    case = _tracked_case(request)
+    if case is None:
+        return _not_found(request)
+    form = CustomerMessageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.case_customer_message(case=case, body=form.cleaned_data["body"])
+        except CaseError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Thank you: your message is on your complaint."))
+            response = redirect("tracking:page")
+            response.status_code = 303
+            return _customer_page(response)
+    return _tracking_render(request, case, form, status=400)
+
+
+# ---------------------------------------------------------------- the agent's side of the link
+
+
+@login_required
+@require_POST
+def tracking_renew(request: HttpRequest, reference: str) -> HttpResponse:
+    """Issue a new tracking link; the old one stops working. The new one is shown once."""
+    case = case_get_for_user(user=request.user, reference=reference, write=True)
+    try:
+        token = services.case_tracking_renew(case=case, by=request.user)
+    except CaseError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        request.session[f"tracking-link:{case.reference}"] = tracking_url(token)
+        messages.success(request, _("A new tracking link was issued; the old one no longer works."))
+    return redirect("complaints:case_detail", reference=case.reference)

@@ -1,0 +1,200 @@
+"""The customer's tracking link: checking a token, the cookie it is exchanged for, and what the
+tracking page says in the customer's words (never staff jargon, never internal notes).
+
+A token is 256 bits from ``secrets`` (43 URL-safe characters); only its SHA-256 is stored, and a
+token is looked up by that digest alone. A malformed token is refused before any lookup;
+unknown, renewed (old) and expired tokens get the same answer as malformed ones. The first visit
+trades the token for a signed cookie scoped to ``/t/`` and redirects, so the token leaves the
+address bar (and the browser's history, and any Referer)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from complaints.models import Case, CaseEvent, Remedy, Step, User, tracking_digest
+from complaints.roles import Role
+
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
+COOKIE_NAME = "heed_tracking"
+COOKIE_PATH = "/t/"
+COOKIE_MAX_AGE = 60 * 60 * 24 * 30  # a month; the link itself can always be used again
+_SALT = "heed.tracking"
+
+
+def token_wellformed(token: str) -> bool:
+    return bool(TOKEN_PATTERN.fullmatch(token or ""))
+
+
+def token_from_path(path: str) -> str:
+    """The token of /t/<token>, forgiving the one slash a mail client may add at the end."""
+    return path[:-1] if path.endswith("/") else path
+
+
+def _expired(case: Case, now: datetime) -> bool:
+    if case.closed_at is None:
+        return False
+    return now > case.closed_at + timedelta(days=settings.TRACKING_LINK_DAYS_AFTER_CLOSE)
+
+
+def _by_digest(digest: str, now: datetime | None = None) -> Case | None:
+    case = Case.objects.select_related("customer").filter(tracking_digest=digest).first()
+    if case is None or _expired(case, now or timezone.now()):
+        return None
+    return case
+
+
+def case_for_token(token: str) -> Case | None:
+    """The case a tracking token opens, or None (malformed, unknown, renewed or expired)."""
+    if not token_wellformed(token):
+        return None
+    return _by_digest(tracking_digest(token))
+
+
+def cookie_value(case: Case) -> str:
+    return signing.dumps(case.tracking_digest, salt=_SALT)
+
+
+def case_for_cookie(value: str | None) -> Case | None:
+    """The case of a tracking cookie; None if it is missing, forged, too old, or the case's
+    link has since been renewed or has expired."""
+    if not value:
+        return None
+    try:
+        digest = signing.loads(value, salt=_SALT, max_age=COOKIE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return _by_digest(digest) if isinstance(digest, str) else None
+
+
+# ---------------------------------------------------------------- the customer's words
+
+CUSTOMER_STEPS: dict[str, tuple] = {
+    Step.RECEIVE: (
+        pgettext_lazy("tracking step", "Received"),
+        _("We have your complaint and its reference number."),
+    ),
+    Step.LISTEN: (
+        _("Listening"),
+        _("We are making sure we understand what happened and what you would like."),
+    ),
+    Step.ANALYSE: (_("Looking into it"), _("We are checking the facts and finding the cause.")),
+    Step.DECIDE: (_("Deciding"), _("We are deciding how to put things right.")),
+    Step.ACT: (_("Putting it right"), _("We are carrying out what we decided.")),
+    Step.CONFIRM: (
+        _("Your agreement"),
+        _("We are explaining our decision to you and asking whether you agree."),
+    ),
+    Step.FOLLOW_UP: (
+        _("Checking with you"),
+        _("We will ask you whether you are satisfied with how it was handled."),
+    ),
+    Step.CLOSED: (_("Closed"), _("Your complaint has been handled. Thank you for telling us.")),
+}
+
+_ROLE_ORDER = [
+    Role.GENERAL_MANAGER,
+    Role.QUALITY_MANAGER,
+    Role.DEPARTMENT_HEAD,
+    Role.HANDLER,
+    Role.AGENT,
+]
+
+
+def staff_shown(user: User | None) -> str:
+    """A member of staff as the customer sees them: first name and role, nothing more."""
+    if user is None:
+        return str(_("Customer service"))
+    names = {group.name for group in user.groups.all()}
+    role = next((r for r in _ROLE_ORDER if str(r) in names), None)
+    first = user.first_name or str(_("Our team"))
+    return f"{first} ({role.label})" if role else first
+
+
+@dataclass(frozen=True)
+class TrackingStep:
+    code: str
+    label: str
+    state: str  # done | current | todo
+
+
+@dataclass(frozen=True)
+class TrackingEvent:
+    at: datetime
+    who: str
+    what: str
+    message: str
+
+
+def _event_text(event: CaseEvent) -> str:
+    if event.kind == CaseEvent.Kind.RECEIVED:
+        return str(_("We received your complaint."))
+    if event.kind == CaseEvent.Kind.REOPENED:
+        return str(_("You were not satisfied, so we are looking at your complaint again."))
+    if event.kind == CaseEvent.Kind.STEP:
+        return str(_("Now: %(step)s") % {"step": CUSTOMER_STEPS[event.to_step][0]})
+    if event.kind == CaseEvent.Kind.MESSAGE:
+        return str(_("A message for you"))
+    if event.kind == CaseEvent.Kind.CUSTOMER_MESSAGE:
+        return str(_("Your message"))
+    if event.kind == CaseEvent.Kind.PAUSED:
+        return str(_("We are waiting for information before we go on."))
+    if event.kind == CaseEvent.Kind.RESUMED:
+        return str(_("We are going on with your complaint."))
+    return ""
+
+
+_MESSAGES = {CaseEvent.Kind.MESSAGE, CaseEvent.Kind.CUSTOMER_MESSAGE}
+
+
+def tracking_view(*, case: Case) -> dict:
+    """Everything the tracking page shows, in a fixed number of queries: never an internal note,
+    never staff details beyond a first name and role, never another case."""
+    order = list(Step.values)
+    current = order.index(case.step)
+    events = (
+        case.events.filter(customer_visible=True)
+        .select_related("actor")
+        .prefetch_related("actor__groups")
+        .order_by("at", "pk")
+    )
+    timeline = [
+        TrackingEvent(
+            at=event.at,
+            who=str(_("You"))
+            if event.kind == CaseEvent.Kind.CUSTOMER_MESSAGE
+            else staff_shown(event.actor),
+            what=_event_text(event),
+            message=event.note if event.kind in _MESSAGES else "",
+        )
+        for event in events
+        if _event_text(event)
+    ]
+    label, meaning = CUSTOMER_STEPS[case.step]
+    decided = current > order.index(Step.DECIDE) and case.remedy_types
+    return {
+        "case": case,
+        "steps": [
+            TrackingStep(
+                code=code,
+                label=str(CUSTOMER_STEPS[code][0]),
+                state="done" if i < current else "current" if i == current else "todo",
+            )
+            for i, code in enumerate(order)
+        ],
+        "step_label": label,
+        "step_meaning": meaning,
+        "promised": case.due_at if case.is_open else None,
+        "decision": [str(Remedy(r).label) for r in case.remedy_types if r in Remedy.values]
+        if decided
+        else [],
+        "timeline": timeline,
+        "can_write": case.is_open,
+    }
