@@ -124,10 +124,34 @@ class AssignForm(forms.Form):
         return data
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern); their content is checked by
+    the services (``complaints.attachments``), not here."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*,application/pdf"}))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)] if data else []
+
+
 class NoteForm(forms.Form):
+    # Not required here: a note may be only files; the service says what is missing.
     body = forms.CharField(
-        label=_("Note or message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Note or message"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     customer_visible = forms.BooleanField(
         label=_("Send to the customer (shown on their tracking page)"), required=False
     )
+    files = MultipleFileField(label=_("Files"))

@@ -52,7 +52,7 @@ STEP_FIELDS: dict[str, tuple[str, ...]] = {
     Step.DECIDE: ("remedy_types", "remedy_value", "remedy_plan"),
     Step.ACT: ("actions_taken", "report"),
     Step.CONFIRM: ("agreement_note",),
-    Step.FOLLOW_UP: ("satisfaction_rating", "follow_up_comment"),
+    Step.FOLLOW_UP: ("satisfaction_rating", "handling_rating", "follow_up_comment"),
     Step.CLOSED: (),
 }
 

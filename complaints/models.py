@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -180,7 +181,6 @@ class Case(models.Model):
     OPEN_STEPS = [s for s in Step.values if s != Step.CLOSED]
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
-    tracking_digest = models.CharField(max_length=64, unique=True, editable=False)
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="cases"
     )
@@ -271,6 +271,12 @@ class Case(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(5)],
     )
     follow_up_comment = models.TextField(_("follow-up comment"), max_length=2000, blank=True)
+    handling_rating = models.PositiveSmallIntegerField(
+        _("rating of the handling (1 to 5)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
 
     step = models.CharField(_("step"), max_length=10, choices=Step.choices, default=Step.RECEIVE)
     # Kept by the escalation app (through ``services.case_record``), never by a form: the tier
@@ -316,6 +322,11 @@ class Case(models.Model):
                 | (Q(satisfaction_rating__gte=1) & Q(satisfaction_rating__lte=5)),
                 name="case_rating_range",
             ),
+            models.CheckConstraint(
+                condition=Q(handling_rating__isnull=True)
+                | (Q(handling_rating__gte=1) & Q(handling_rating__lte=5)),
+                name="case_handling_rating_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -324,6 +335,56 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.step != Step.CLOSED
+
+
+def _attachments_storage():
+    from django.core.files.storage import storages
+
+    return storages["attachments"]
+
+
+def _attachment_path(attachment: Attachment, filename: str) -> str:
+    # A random name, grouped by case: the uploaded name is never part of a path.
+    return f"{attachment.case_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file on a case, sent with a message of the customer's or of staff. Only the services
+    create them (``complaints.attachments`` checks the content)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
+    event = models.ForeignKey("CaseEvent", on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(storage=_attachments_storage, upload_to=_attachment_path)
+    name = models.CharField(_("name"), max_length=120)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.name}"
+
+
+class TrackingToken(models.Model):
+    """One tracking link of a case: the one the agent reads out at intake, the one in the
+    acknowledgement email, one sent after the customer lost theirs. Only the token's SHA-256 is
+    kept. Renewing a case's link revokes all of them."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tracking_tokens")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tracking link")
+        verbose_name_plural = _("tracking links")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.digest[:8]}…"
 
 
 class EventQuerySet(models.QuerySet):
@@ -368,6 +429,8 @@ class CaseEvent(models.Model):
     actor = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The customer acted (tracking page, email); no actor and not by_customer: Heed itself.
+    by_customer = models.BooleanField(default=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     from_step = models.CharField(max_length=10, choices=Step.choices, blank=True)
     to_step = models.CharField(max_length=10, choices=Step.choices, blank=True)

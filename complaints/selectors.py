@@ -79,7 +79,9 @@ def _display(name: str, value: Any, people: dict, departments: dict) -> str:
 def case_timeline(*, case: Case) -> list[CaseEvent]:
     """The case's events, oldest first, each with ``change_rows`` ready to show. Three queries
     whatever the length: events, and the people and departments the changes name."""
-    events = list(case.events.select_related("actor").order_by("at", "pk"))
+    events = list(
+        case.events.select_related("actor").prefetch_related("attachments").order_by("at", "pk")
+    )
     person_ids, department_ids = set(), set()
     for event in events:
         for name, pair in event.changes.items():

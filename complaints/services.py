@@ -12,16 +12,19 @@ from typing import Any
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxLengthValidator, validate_email
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import lifecycle, signals
+from . import attachments, lifecycle, signals
 from .access import case_can_work
 from .errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
 from .models import (
+    Attachment,
     Case,
     CaseEvent,
     Customer,
@@ -29,6 +32,7 @@ from .models import (
     ReferenceSequence,
     Remedy,
     Step,
+    TrackingToken,
     Urgency,
     User,
     tracking_digest,
@@ -225,14 +229,7 @@ def case_receive(
     if not by.has_perm("complaints.add_case"):
         raise AccessDenied(_("You may not log complaints."))
     received_at = received_at or timezone.now()
-    token = secrets.token_urlsafe(32)
-    case = Case(
-        customer=customer,
-        receiver=by,
-        owner=by,
-        received_at=received_at,
-        tracking_digest=tracking_digest(token),
-    )
+    case = Case(customer=customer, receiver=by, owner=by, received_at=received_at)
     data = {
         "channel": channel,
         "category": category,
@@ -255,6 +252,7 @@ def case_receive(
         case.urgency = raised
     case.reference = _reference_next(received_at)
     case.save()
+    token = tracking_token_issue(case=case)
     event = CaseEvent.objects.create(
         case=case,
         actor=by,
@@ -335,6 +333,14 @@ def case_transition(
         raise TransitionRefused(_("There is no step called “%(step)s”.") % {"step": to})
     note = _event_note(note)
     locked = _lock(case, by=by, expected_version=expected_version)
+    event = _move(locked, to=to, by=by, data=data or {}, note=note)
+    case.refresh_from_db()
+    return event
+
+
+def _move(locked: Case, *, to: str, by: User | None, data: dict[str, Any], note: str) -> CaseEvent:
+    """The one guard of the state machine, for staff (``case_transition``) and the customer
+    (``case_customer_answer``, ``case_customer_follow_up``; ``by`` None), on a locked case."""
     source = locked.step
     move = lifecycle.MOVES.get((source, to))
     if move is None:
@@ -342,7 +348,7 @@ def case_transition(
             _("A case at %(source)s cannot move to %(target)s.")
             % {"source": Step(source).label, "target": Step(to).label}
         )
-    changes = _apply(locked, data or {}, move.fields)
+    changes = _apply(locked, data, move.fields)
     for name, value in move.sets.items():
         old = getattr(locked, name)
         setattr(locked, name, value)
@@ -382,6 +388,7 @@ def case_transition(
     event = CaseEvent.objects.create(
         case=locked,
         actor=by,
+        by_customer=by is None,
         kind=CaseEvent.Kind.REOPENED if move.kind == "reopen" else CaseEvent.Kind.STEP,
         from_step=source,
         to_step=to,
@@ -390,7 +397,6 @@ def case_transition(
         customer_visible=True,
     )
     signals.case_step_changed_in_transaction.send(sender=Case, case=locked, event=event, move=move)
-    case.refresh_from_db()
 
     def _notify() -> None:
         signals.case_step_changed.send(sender=Case, case=locked, event=event)
@@ -447,52 +453,148 @@ def case_assign(
     return event
 
 
-def case_add_note(*, case: Case, by: User, body: str, customer_visible: bool = False) -> CaseEvent:
-    """An internal note, or a message the customer will see on their tracking page."""
+def _attach(case: Case, event: CaseEvent, checked: list) -> list[Attachment]:
+    return [
+        Attachment.objects.create(
+            case=case,
+            event=event,
+            file=File(upload, name=upload.name),
+            name=attachments.clean_name(upload.name or ""),
+            content_type=content_type,
+            size=upload.size,
+        )
+        for upload, content_type in checked
+    ]
+
+
+@transaction.atomic
+def case_add_note(
+    *,
+    case: Case,
+    by: User,
+    body: str,
+    customer_visible: bool = False,
+    files: list[UploadedFile] | None = None,
+) -> CaseEvent:
+    """An internal note, or a message the customer will see on their tracking page, with any
+    files (checked by their content). A note with files may have no text."""
     body = _event_note(body, field="body")
-    if not body:
+    if not body and not files:
         raise InvalidInput(fields={"body": [_("Write something first.")]})
     if not case_can_work(user=by, case=case):
         raise AccessDenied()
-    return CaseEvent.objects.create(
+    checked = attachments.validate(files or [], already=case.attachments.count())
+    event = CaseEvent.objects.create(
         case=case,
         actor=by,
         kind=CaseEvent.Kind.MESSAGE if customer_visible else CaseEvent.Kind.NOTE,
         note=body,
         customer_visible=customer_visible,
     )
+    _attach(case, event, checked)
+    return event
 
 
 @transaction.atomic
-def case_customer_message(*, case: Case, body: str) -> CaseEvent:
+def case_customer_message(
+    *, case: Case, body: str, files: list[UploadedFile] | None = None
+) -> CaseEvent:
     """The customer writes on their case (the tracking page; email in later). It goes on the
     timeline for both sides, and ``customer_replied`` lets the other apps react in the same
     transaction (a stopped clock restarts). A closed case takes no more messages."""
     body = _event_note(body, field="body")
-    if not body:
+    if not body and not files:
         raise InvalidInput(fields={"body": [_("Write something first.")]})
     locked = Case.objects.select_for_update().get(pk=case.pk)
     if locked.step == Step.CLOSED:
         raise TransitionRefused(
             _("This complaint is closed. To complain again, please contact us.")
         )
+    checked = attachments.validate(files or [], already=locked.attachments.count())
     event = CaseEvent.objects.create(
-        case=locked, kind=CaseEvent.Kind.CUSTOMER_MESSAGE, note=body, customer_visible=True
+        case=locked,
+        kind=CaseEvent.Kind.CUSTOMER_MESSAGE,
+        by_customer=True,
+        note=body,
+        customer_visible=True,
+    )
+    _attach(locked, event, checked)
+    signals.customer_replied.send(sender=Case, case=locked, event=event)
+    return event
+
+
+def tracking_token_issue(*, case: Case) -> str:
+    """A new tracking link for the case, beside the ones it has: 256 bits from ``secrets``,
+    of which only the SHA-256 is stored. The token is returned once, to be shown or sent."""
+    token = secrets.token_urlsafe(32)
+    TrackingToken.objects.create(case=case, digest=tracking_digest(token))
+    return token
+
+
+def _lock_for_customer(case: Case, step: str, refusal: str) -> Case:
+    locked = Case.objects.select_for_update().select_related("customer").get(pk=case.pk)
+    if locked.step != step:
+        raise TransitionRefused(refusal)
+    return locked
+
+
+@transaction.atomic
+def case_customer_answer(*, case: Case, agree: bool, reason: str = "") -> CaseEvent:
+    """At Confirm, the customer agrees with the decision (on to Follow up) or does not, and
+    says why (back to Decide, the reason on the timeline). Only while the case is at Confirm."""
+    reason = _event_note(reason, field="reason")
+    if not agree and not reason:
+        raise InvalidInput(fields={"reason": [_("Please tell us why you do not agree.")]})
+    locked = _lock_for_customer(
+        case, Step.CONFIRM, _("We are not waiting for your answer to a decision now.")
+    )
+    event = _move(
+        locked,
+        to=Step.FOLLOW_UP if agree else Step.DECIDE,
+        by=None,
+        data={} if agree else {"agreement_note": reason},
+        note=reason,
     )
     signals.customer_replied.send(sender=Case, case=locked, event=event)
+    case.refresh_from_db()
+    return event
+
+
+@transaction.atomic
+def case_customer_follow_up(
+    *, case: Case, handling: int, outcome: int, satisfied: bool, comment: str = ""
+) -> CaseEvent:
+    """At Follow up, the customer rates the handling and the outcome (1 to 5 each) and says
+    whether they are satisfied: satisfied closes the case; not satisfied reopens it (their
+    appeal: back to Analyse, one tier up), and needs a word on why."""
+    comment = _event_note(comment, field="comment")
+    if not satisfied and not comment:
+        raise InvalidInput(fields={"comment": [_("Please tell us what is still wrong.")]})
+    locked = _lock_for_customer(case, Step.FOLLOW_UP, _("We are not asking for your rating now."))
+    event = _move(
+        locked,
+        to=Step.CLOSED if satisfied else Step.ANALYSE,
+        by=None,
+        data={
+            "handling_rating": handling,
+            "satisfaction_rating": outcome,
+            "follow_up_comment": comment,
+        },
+        note=comment,
+    )
+    signals.customer_replied.send(sender=Case, case=locked, event=event)
+    case.refresh_from_db()
     return event
 
 
 @transaction.atomic
 def case_tracking_renew(*, case: Case, by: User) -> str:
-    """Give the case a new tracking token; the old link stops working at once (a customer
-    who forwarded it, a link sent to the wrong address). Returns the token, to be shown once:
-    only its digest is kept."""
+    """Revoke every tracking link of the case and issue a new one (a link forwarded or sent to
+    the wrong address). Returns the new token, to be shown once."""
     locked = _lock(case, by=by, expected_version=None)
-    token = secrets.token_urlsafe(32)
-    Case.objects.filter(pk=locked.pk).update(tracking_digest=tracking_digest(token))
+    locked.tracking_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token = tracking_token_issue(case=locked)
     CaseEvent.objects.create(case=locked, actor=by, kind=CaseEvent.Kind.LINK_RENEWED)
-    case.refresh_from_db()
     return token
 
 

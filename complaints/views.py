@@ -6,8 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -198,7 +198,7 @@ def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
 def case_note(request: HttpRequest, reference: str) -> HttpResponse:
     """Add an internal note or a customer message. With htmx, answers with the new timeline."""
     case = case_get_for_user(user=request.user, reference=reference, write=True)
-    form = NoteForm(request.POST)
+    form = NoteForm(request.POST, request.FILES)
     error = None
     if form.is_valid():
         try:
@@ -207,9 +207,13 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
                 by=request.user,
                 body=form.cleaned_data["body"],
                 customer_visible=form.cleaned_data["customer_visible"],
+                files=form.cleaned_data["files"],
             )
         except CaseError as exc:
             error = exc
+            for name, errors in exc.fields.items():
+                for message in errors:
+                    form.add_error(name if name in form.fields else None, message)
     if request.headers.get("HX-Request"):
         context = _detail_context(
             request, case, note_form=NoteForm() if form.is_valid() and not error else form
@@ -221,3 +225,18 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
         context = _detail_context(request, case, note_form=form, refusal=error)
         return render(request, "complaints/case_detail.html", context, status=400)
     return redirect("complaints:case_detail", reference=case.reference)
+
+
+@login_required
+@require_GET
+def case_attachment(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+    """A file on the case, for whoever may see the case; always a download, never shown inline
+    (with the content type its content was checked to be)."""
+    case = case_get_for_user(user=request.user, reference=reference)
+    attachment = get_object_or_404(case.attachments, pk=pk)
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )

@@ -5,6 +5,7 @@ With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be set or start-up fails.
 """
 
 import sys
+import tempfile
 from pathlib import Path
 
 import environ
@@ -32,6 +33,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TRACKING_LINK_DAYS_AFTER_CLOSE = env.int("TRACKING_LINK_DAYS_AFTER_CLOSE", default=90)
 # Requests per minute one address may make to the customer's pages (tracking, lost link).
 CUSTOMER_RATE_LIMIT = env.int("CUSTOMER_RATE_LIMIT", default=30)
+# Lost-link requests per minute from one address (each may send an email).
+LOST_LINK_RATE_LIMIT = env.int("LOST_LINK_RATE_LIMIT", default=5)
 # The public address customers' tracking links point at.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -126,8 +129,19 @@ STATICFILES_DIRS = [
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
     ("vendor/pico", BASE_DIR / "node_modules" / "@picocss" / "pico" / "css"),
 ]
+# Files customers and staff attach to a case: outside the web root, never served by the web
+# server, only through the views that check who is asking (complaints.attachments).
+ATTACHMENTS_ROOT = Path(env.str("ATTACHMENTS_ROOT", default=str(VAR_DIR / "attachments")))
+if "pytest" in sys.modules:  # tests write their uploads to a directory of their own
+    ATTACHMENTS_ROOT = Path(tempfile.mkdtemp(prefix="heed-test-attachments-"))
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ATTACHMENTS_PER_CASE = env.int("ATTACHMENTS_PER_CASE", default=30)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "attachments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(ATTACHMENTS_ROOT), "base_url": None},
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

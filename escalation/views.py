@@ -3,12 +3,15 @@ service, redirect with what happened (or why it was refused)."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import zipfile
 from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -276,18 +279,31 @@ def review_outcome(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def case_file(request: HttpRequest, reference: str) -> HttpResponse:
-    """The complete case file for an external reviewer: one self-contained HTML download with
-    the case, every decision, the whole timeline (notes and messages included) and the
-    deadlines and escalations. Quality and general managers only."""
+    """The complete case file for an external reviewer, as one ZIP download: ``case-file.html``
+    with the case, every decision, the whole timeline (notes and messages included), the
+    deadlines and escalations, and every attached file under ``attachments/``. Quality and
+    general managers only."""
     case = case_get_for_user(user=request.user, reference=reference)
     if user_tier(request.user) < Tier.QUALITY_MANAGER:
         raise PermissionDenied
     context = selectors.case_escalation_panel(case=case, user=request.user, now=timezone.now())
     context["timeline"] = case_selectors.case_timeline(case=case)
     context["generated_at"] = timezone.now()
+    files = list(case.attachments.all())
+    # Numbered, so that two files of the same name do not overwrite each other.
+    context["files"] = [(f"attachments/{i:02d}-{f.name}", f) for i, f in enumerate(files, 1)]
     html = render_to_string("escalation/case_file.html", context, request=request)
-    response = HttpResponse(html, content_type="text/html; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{slugify(case.reference)}-case-file.html"'
+    # Closed by FileResponse once sent; spills to disk past 20 MB.
+    archive = tempfile.SpooledTemporaryFile(max_size=20 * 1024 * 1024)  # noqa: SIM115
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("case-file.html", html)
+        for path, attachment in context["files"]:
+            with attachment.file.open("rb") as source, bundle.open(path, "w") as target:
+                shutil.copyfileobj(source, target)
+    archive.seek(0)
+    return FileResponse(
+        archive,
+        as_attachment=True,
+        filename=f"{slugify(case.reference)}-case-file.zip",
+        content_type="application/zip",
     )
-    return response

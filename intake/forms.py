@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from complaints.forms import MultipleFileField
 from complaints.models import Case, Customer
 
 
@@ -56,11 +57,82 @@ class LookupForm(forms.Form):
 
 
 class CustomerMessageForm(forms.Form):
-    """What the customer writes on the tracking page."""
+    """What the customer writes on the tracking page, with photos or documents."""
 
     body = forms.CharField(
         label=_("Write to us"),
         max_length=5000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("More information, a question, or anything you want us to know."),
+    )
+    files = MultipleFileField(
+        label=_("Photos or documents"),
+        help_text=_("JPEG, PNG, GIF, WebP or PDF."),
+    )
+
+
+class LostLinkForm(forms.Form):
+    """The customer who lost their link: the reference and how we can recognise them."""
+
+    reference = forms.CharField(label=_("Reference number"), max_length=20)
+    contact = forms.CharField(
+        label=_("Your email address or phone number"),
+        max_length=254,
+        help_text=_("The one you gave when you complained."),
+    )
+
+    def clean_reference(self) -> str:
+        return self.cleaned_data["reference"].strip().upper()
+
+
+class CustomerAnswerForm(forms.Form):
+    """At Confirm: does the customer agree with the decision?"""
+
+    agree = forms.TypedChoiceField(
+        choices=[("yes", _("I agree")), ("no", _("I do not agree"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        label=_("Do you agree with our decision?"),
+    )
+    reason = forms.CharField(
+        label=_("If not, why not?"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+RATINGS = [(n, str(n)) for n in range(1, 6)]
+
+
+class CustomerFollowUpForm(forms.Form):
+    """At Follow up: the customer rates the handling and the outcome, and says if satisfied."""
+
+    handling = forms.TypedChoiceField(
+        label=_("How well did we handle your complaint? (1 poor, 5 very good)"),
+        choices=RATINGS,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    outcome = forms.TypedChoiceField(
+        label=_("How satisfied are you with the outcome? (1 poor, 5 very good)"),
+        choices=RATINGS,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    satisfied = forms.TypedChoiceField(
+        label=_("Can we close your complaint?"),
+        choices=[
+            ("yes", _("Yes, I am satisfied")),
+            ("no", _("No, I am not satisfied: please look at it again")),
+        ],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Anything you want to tell us"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )

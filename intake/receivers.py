@@ -1,16 +1,27 @@
-"""What intake shows on the agent's case page (``complaints.signals.case_page_sections``)."""
+"""What intake does when the core's hooks fire (``complaints.signals``): every case, from every
+channel, gets its acknowledgement email; the agent's case page shows the tracking-link panel."""
 
 from django.dispatch import receiver
 from django.template.loader import render_to_string
 
 from complaints import signals
 from complaints.access import case_can_work
+from complaints.models import Step
+
+from .emails import ACKNOWLEDGEMENT, acknowledgement_context, tracking_link_email_queue
+
+
+@receiver(signals.case_received, dispatch_uid="intake.acknowledgement")
+def _acknowledge(sender, case, **kwargs):
+    if case.customer.email:
+        tracking_link_email_queue(case=case, kind=ACKNOWLEDGEMENT)
 
 
 @receiver(signals.case_page_sections, dispatch_uid="intake.tracking_link_panel")
 def _tracking_link_panel(sender, request, case, **kwargs):
     if not case_can_work(user=request.user, case=case):
         return None
-    return render_to_string(
-        "intake/partials/tracking_link_panel.html", {"case": case}, request=request
-    )
+    context = {"case": case, "read_out": case.step in (Step.RECEIVE, Step.LISTEN)}
+    if context["read_out"]:
+        context.update(acknowledgement_context(case=case))
+    return render_to_string("intake/partials/tracking_link_panel.html", context, request=request)

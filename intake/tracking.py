@@ -19,8 +19,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from complaints.models import Case, CaseEvent, Remedy, Step, User, tracking_digest
+from complaints.errors import CaseError
+from complaints.models import (
+    Case,
+    CaseEvent,
+    Remedy,
+    Step,
+    TrackingToken,
+    User,
+    tracking_digest,
+)
 from complaints.roles import Role
+from complaints.services import email_normalize, phone_normalize
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 COOKIE_NAME = "heed_tracking"
@@ -45,10 +55,14 @@ def _expired(case: Case, now: datetime) -> bool:
 
 
 def _by_digest(digest: str, now: datetime | None = None) -> Case | None:
-    case = Case.objects.select_related("customer").filter(tracking_digest=digest).first()
-    if case is None or _expired(case, now or timezone.now()):
+    link = (
+        TrackingToken.objects.select_related("case__customer")
+        .filter(digest=digest, revoked_at__isnull=True)
+        .first()
+    )
+    if link is None or _expired(link.case, now or timezone.now()):
         return None
-    return case
+    return link.case
 
 
 def case_for_token(token: str) -> Case | None:
@@ -58,8 +72,10 @@ def case_for_token(token: str) -> Case | None:
     return _by_digest(tracking_digest(token))
 
 
-def cookie_value(case: Case) -> str:
-    return signing.dumps(case.tracking_digest, salt=_SALT)
+def cookie_value(token: str) -> str:
+    """The cookie a good token is traded for: the token's digest, signed (so it cannot be
+    made up), never the token itself. Revoking the link revokes the cookie."""
+    return signing.dumps(tracking_digest(token), salt=_SALT)
 
 
 def case_for_cookie(value: str | None) -> Case | None:
@@ -72,6 +88,32 @@ def case_for_cookie(value: str | None) -> Case | None:
     except signing.BadSignature:
         return None
     return _by_digest(digest) if isinstance(digest, str) else None
+
+
+def attachment_for_customer(*, case: Case, pk: int):
+    """A file the customer may download: on their case, and sent with something they see."""
+    return (
+        case.attachments.filter(pk=pk, event__customer_visible=True).first()
+        if isinstance(pk, int)
+        else None
+    )
+
+
+def case_for_lost_link(*, reference: str, contact: str) -> Case | None:
+    """The case whose reference this is, if the email or phone given is the customer's, and its
+    link has not expired; else None (and nothing says which part did not match)."""
+    contact = contact.strip()
+    try:
+        if "@" in contact:
+            match = {"customer__email": email_normalize(contact)}
+        else:
+            match = {"customer__phone": phone_normalize(contact)}
+    except CaseError:
+        return None
+    case = Case.objects.select_related("customer").filter(reference=reference, **match).first()
+    if case is None or _expired(case, timezone.now()):
+        return None
+    return case
 
 
 # ---------------------------------------------------------------- the customer's words
@@ -131,6 +173,7 @@ class TrackingEvent:
     who: str
     what: str
     message: str
+    files: list
 
 
 def _event_text(event: CaseEvent) -> str:
@@ -162,17 +205,16 @@ def tracking_view(*, case: Case) -> dict:
     events = (
         case.events.filter(customer_visible=True)
         .select_related("actor")
-        .prefetch_related("actor__groups")
+        .prefetch_related("actor__groups", "attachments")
         .order_by("at", "pk")
     )
     timeline = [
         TrackingEvent(
             at=event.at,
-            who=str(_("You"))
-            if event.kind == CaseEvent.Kind.CUSTOMER_MESSAGE
-            else staff_shown(event.actor),
+            who=str(_("You")) if event.by_customer else staff_shown(event.actor),
             what=_event_text(event),
             message=event.note if event.kind in _MESSAGES else "",
+            files=list(event.attachments.all()),
         )
         for event in events
         if _event_text(event)
@@ -195,6 +237,8 @@ def tracking_view(*, case: Case) -> dict:
         "decision": [str(Remedy(r).label) for r in case.remedy_types if r in Remedy.values]
         if decided
         else [],
+        # The decision as it was explained, once the case has reached Confirm.
+        "plan": case.remedy_plan if current >= order.index(Step.CONFIRM) else "",
         "timeline": timeline,
         "can_write": case.is_open,
     }

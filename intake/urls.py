@@ -15,6 +15,11 @@ tracking_urlpatterns = (
     [
         path("", views.tracking_page, name="page"),
         path("message/", views.tracking_message, name="message"),
+        path("lost/", views.tracking_lost, name="lost"),
+        path("answer/", views.tracking_answer, name="answer"),
+        path("download/", views.tracking_download, name="download"),
+        path("files/<int:pk>/", views.tracking_attachment, name="attachment"),
+        path("follow-up/", views.tracking_follow_up, name="follow_up"),
         # Any path, so that a mangled link (a slash added by a mail client, a cut) gets the
         # tracking 404 with its headers, not Django's.
         re_path(r"^(?P<token>[\s\S]+)\Z", views.tracking_open, name="open"),

@@ -1,10 +1,12 @@
 """The agent's New complaint screen and its customer lookup; the customer's tracking page."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import (
     require_GET,
@@ -18,7 +20,15 @@ from complaints.access import case_get_for_user
 from complaints.errors import CaseError
 
 from . import ratelimit, tracking
-from .forms import CustomerMessageForm, IntakeForm, LookupForm
+from .emails import LOST_LINK, tracking_link_email_queue
+from .forms import (
+    CustomerAnswerForm,
+    CustomerFollowUpForm,
+    CustomerMessageForm,
+    IntakeForm,
+    LookupForm,
+    LostLinkForm,
+)
 from .links import tracking_url
 
 
@@ -137,14 +147,15 @@ def tracking_open(request: HttpRequest, token: str) -> HttpResponse:
     the token leaves the address bar."""
     if ratelimit.over_limit(request, "tracking"):
         return _no_referrer(_too_many(request))
-    case = tracking.case_for_token(tracking.token_from_path(token))
+    token = tracking.token_from_path(token)
+    case = tracking.case_for_token(token)
     if case is None:
         return _no_referrer(_not_found(request))
     response = redirect("tracking:page")
     response.status_code = 303
     response.set_cookie(
         tracking.COOKIE_NAME,
-        tracking.cookie_value(case),
+        tracking.cookie_value(token),
         max_age=tracking.COOKIE_MAX_AGE,
         path=tracking.COOKIE_PATH,
         # Over HTTPS (always, in production: the proxy says so) the cookie never travels in clear.
@@ -160,7 +171,12 @@ def _tracked_case(request: HttpRequest):
 
 
 def _tracking_render(request: HttpRequest, case, form: CustomerMessageForm, status: int = 200):
-    context = {**tracking.tracking_view(case=case), "message_form": form}
+    context = {
+        **tracking.tracking_view(case=case),
+        "message_form": form,
+        "answer_form": CustomerAnswerForm(),
+        "follow_up_form": CustomerFollowUpForm(),
+    }
     return _customer_page(render(request, "intake/tracking.html", context, status=status))
 
 
@@ -182,13 +198,19 @@ def tracking_message(request: HttpRequest) -> HttpResponse:
     case = _tracked_case(request)
     if case is None:
         return _not_found(request)
-    form = CustomerMessageForm(request.POST)
+    form = CustomerMessageForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.case_customer_message(case=case, body=form.cleaned_data["body"])
+            services.case_customer_message(
+                case=case, body=form.cleaned_data["body"], files=form.cleaned_data["files"]
+            )
         except CaseError as exc:
-            for message in exc.messages:
-                form.add_error(None, message)
+            for name, errors in exc.fields.items():
+                for message in errors:
+                    form.add_error(name if name in form.fields else None, message)
+            if not exc.fields:
+                for message in exc.messages:
+                    form.add_error(None, message)
         else:
             messages.success(request, _("Thank you: your message is on your complaint."))
             response = redirect("tracking:page")
@@ -214,3 +236,124 @@ def tracking_renew(request: HttpRequest, reference: str) -> HttpResponse:
         request.session[f"tracking-link:{case.reference}"] = tracking_url(token)
         messages.success(request, _("A new tracking link was issued; the old one no longer works."))
     return redirect("complaints:case_detail", reference=case.reference)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def tracking_lost(request: HttpRequest) -> HttpResponse:
+    """The reference and an email or phone number → a new link by email. The answer is the same
+    whether or not anything matched, so the form tells nobody which references exist."""
+    # Only the requests that may send an email count.
+    if request.method == "POST" and ratelimit.over_limit(
+        request, "lost-link", limit=settings.LOST_LINK_RATE_LIMIT
+    ):
+        return _too_many(request)
+    form = LostLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        case = tracking.case_for_lost_link(
+            reference=form.cleaned_data["reference"], contact=form.cleaned_data["contact"]
+        )
+        if case is not None:
+            tracking_link_email_queue(
+                case=case, kind=LOST_LINK, language=translation.get_language()
+            )
+        response = render(request, "intake/tracking_lost_sent.html")
+        return _customer_page(response)
+    status = 400 if request.method == "POST" else 200
+    return _customer_page(
+        render(request, "intake/tracking_lost.html", {"form": form}, status=status)
+    )
+
+
+def _customer_step_action(request: HttpRequest, form_class, act, done: str) -> HttpResponse:
+    """A customer's answer from the tracking page: the form, one service, back to the page."""
+    if ratelimit.over_limit(request, "tracking"):
+        return _too_many(request)
+    case = _tracked_case(request)
+    if case is None:
+        return _not_found(request)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            act(case, form.cleaned_data)
+        except CaseError as exc:
+            for name, errors in exc.fields.items():
+                for error in errors:
+                    form.add_error(name if name in form.fields else None, error)
+            if not exc.fields:
+                for message in exc.messages:
+                    form.add_error(None, message)
+        else:
+            messages.success(request, done)
+            response = redirect("tracking:page")
+            response.status_code = 303
+            return _customer_page(response)
+    context = {
+        **tracking.tracking_view(case=case),
+        "message_form": CustomerMessageForm(),
+        "answer_form": CustomerAnswerForm(),
+        "follow_up_form": CustomerFollowUpForm(),
+    }
+    context["answer_form" if form_class is CustomerAnswerForm else "follow_up_form"] = form
+    return _customer_page(render(request, "intake/tracking.html", context, status=400))
+
+
+@require_POST
+def tracking_answer(request: HttpRequest) -> HttpResponse:
+    """At Confirm: the customer agrees with the decision, or says why not."""
+    return _customer_step_action(
+        request,
+        CustomerAnswerForm,
+        lambda case, data: services.case_customer_answer(
+            case=case, agree=data["agree"], reason=data["reason"]
+        ),
+        _("Thank you for your answer."),
+    )
+
+
+@require_POST
+def tracking_follow_up(request: HttpRequest) -> HttpResponse:
+    """At Follow up: the customer rates the handling and the outcome."""
+    return _customer_step_action(
+        request,
+        CustomerFollowUpForm,
+        lambda case, data: services.case_customer_follow_up(
+            case=case,
+            handling=data["handling"],
+            outcome=data["outcome"],
+            satisfied=data["satisfied"],
+            comment=data["comment"],
+        ),
+        _("Thank you for your rating."),
+    )
+
+
+@require_safe
+def tracking_download(request: HttpRequest) -> HttpResponse:
+    """The customer's case as one printable file: what the tracking page shows, in full."""
+    if ratelimit.over_limit(request, "tracking"):
+        return _too_many(request)
+    case = _tracked_case(request)
+    if case is None:
+        return _not_found(request)
+    context = {**tracking.tracking_view(case=case), "generated_at": timezone.now()}
+    response = render(request, "intake/tracking_download.html", context)
+    response["Content-Disposition"] = f'attachment; filename="complaint-{case.reference}.html"'
+    return _customer_page(response)
+
+
+@require_safe
+def tracking_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    """A file of the customer's case, through their cookie only; always a download."""
+    if ratelimit.over_limit(request, "tracking"):
+        return _too_many(request)
+    case = _tracked_case(request)
+    attachment = tracking.attachment_for_customer(case=case, pk=pk) if case else None
+    if attachment is None:
+        return _not_found(request)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )
+    return _customer_page(response)

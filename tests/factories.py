@@ -131,3 +131,10 @@ def walk(case: Case, *, to: str, by: User, department: Department, person: User)
             data=step_data(source, department=department, person=person),
         )
     return case
+
+
+def active_digests(case: Case) -> set[str]:
+    """The digests of the case's tracking links that still work."""
+    return set(
+        case.tracking_tokens.filter(revoked_at__isnull=True).values_list("digest", flat=True)
+    )

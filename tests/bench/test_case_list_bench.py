@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from complaints.models import Case, Customer, tracking_digest
+from complaints.models import Case, Customer
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]
 
@@ -29,7 +29,6 @@ def _grow_to(n: int, *, receiver) -> None:
         (
             Case(
                 reference=f"C209901-{i:05d}",
-                tracking_digest=tracking_digest(f"bench-{i}"),
                 customer=customer,
                 channel="phone",
                 category="product_quality",

@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from complaints.models import Case, Customer, Step, tracking_digest
+from complaints.models import Case, Customer, Step
 from escalation.models import Deadline, Escalation, Milestone, Policy
 from escalation.policies import policy_for
 from escalation.sweep import BATCH_SIZE, sweep
@@ -90,7 +90,6 @@ def _grow_to(n: int, *, due: int, policy: Policy, customer, agent, handler, depa
         (
             {
                 "reference": f"B{i:07d}",
-                "tracking_digest": tracking_digest(f"sweep-bench-{i}"),
                 "received_at": received(i),
                 "step": OPEN_STEPS[i % len(OPEN_STEPS)],
             }

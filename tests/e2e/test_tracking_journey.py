@@ -20,6 +20,7 @@ from complaints.models import Case, CaseEvent, Step, tracking_digest
 from complaints.roles import Role
 from intake import tracking
 
+from ..factories import active_digests
 from .conftest import TIMEOUT_MS
 
 # The live server reads what this test writes, so no wrapping transaction: the database is
@@ -145,7 +146,7 @@ def test_customer_link_shows_the_step_and_messages_never_notes_until_a_new_link_
     reference = page.get_by_test_id("case-reference").inner_text().strip()
     first_link = tracking_path(page)
     case = Case.objects.get(reference=reference)
-    assert case.tracking_digest == tracking_digest(first_link.removeprefix("/t/"))
+    assert active_digests(case) == {tracking_digest(first_link.removeprefix("/t/"))}
 
     # The customer, in a browser of their own, opens the link: the token is traded for a
     # cookie and leaves the address bar.
@@ -234,7 +235,7 @@ def test_customer_link_shows_the_step_and_messages_never_notes_until_a_new_link_
 
     case.refresh_from_db()
     assert case.step == Step.LISTEN
-    assert case.tracking_digest == tracking_digest(new_link.removeprefix("/t/"))
+    assert active_digests(case) == {tracking_digest(new_link.removeprefix("/t/"))}
     events = case.events.order_by("pk")
     visible = list(events.filter(customer_visible=True).values_list("kind", flat=True))
     assert visible == [
@@ -246,3 +247,49 @@ def test_customer_link_shows_the_step_and_messages_never_notes_until_a_new_link_
     assert events.filter(kind=CaseEvent.Kind.NOTE, customer_visible=False).count() == 1
     for browser_page in (page, customer, stranger, newcomer):
         assert browser_page.problems == []  # no script errors, every static file served
+
+
+def test_customer_agrees_at_confirm_rates_at_follow_up_and_the_case_closes(
+    new_browser, agent, after_sales, handler
+):
+    """The end of the customer's side: the decision is shown at Confirm, the customer agrees,
+    rates both the handling and the outcome at Follow up, and the case closes."""
+    from complaints import services
+
+    from ..factories import CustomerFactory, walk
+
+    cache.clear()  # the customer pages' rate limit counts per address
+    received = services.case_receive(
+        by=agent,
+        customer=CustomerFactory(),
+        channel="web_form",
+        category="product_quality",
+        description="The kettle leaks.",
+        desired_outcome="A new kettle.",
+    )
+    case = received.case
+    walk(case, to=Step.CONFIRM, by=agent, department=after_sales, person=handler)
+    customer = new_browser()
+    customer.goto(f"/t/{received.tracking_token}")
+
+    expect(now_at(customer)).to_have_text("Your agreement")
+    expect(customer.get_by_test_id("tracking-plan")).to_contain_text("Repair within two days.")
+    answer = customer.get_by_test_id("tracking-answer")
+    answer.get_by_label("I agree", exact=True).check()
+    answer.get_by_test_id("tracking-answer-send").click()
+    expect(customer.locator(".messages")).to_contain_text("Thank you for your answer.")
+    expect(now_at(customer)).to_have_text("Checking with you")
+
+    rating = customer.get_by_test_id("tracking-follow-up")
+    rating.get_by_test_id("tracking-handling").get_by_label("4").check()
+    rating.get_by_test_id("tracking-outcome").get_by_label("5").check()
+    rating.get_by_label("Yes, I am satisfied").check()
+    rating.get_by_test_id("tracking-follow-up-send").click()
+    expect(customer.locator(".messages")).to_contain_text("Thank you for your rating.")
+    expect(now_at(customer)).to_have_text("Closed")
+    expect(customer.get_by_test_id("tracking-write")).to_have_count(0)
+
+    case.refresh_from_db()
+    assert (case.step, case.handling_rating, case.satisfaction_rating) == (Step.CLOSED, 4, 5)
+    assert case.customer_agreed is True
+    assert customer.problems == []

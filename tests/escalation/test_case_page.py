@@ -5,7 +5,9 @@ query count."""
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from decimal import Decimal
 from html import unescape
 
@@ -428,9 +430,10 @@ def test_the_quality_manager_downloads_the_complete_case_file(
 
     assert response.status_code == 200
     assert response["Content-Disposition"] == (
-        f'attachment; filename="{escalated_case.reference.lower()}-case-file.html"'
+        f'attachment; filename="{escalated_case.reference.lower()}-case-file.zip"'
     )
-    document = text(response)
+    bundle = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    document = bundle.read("case-file.html").decode()
     assert f"Case file {escalated_case.reference}" in document
     assert "The drum is loud." in document
     assert "The customer called twice." in document
@@ -507,3 +510,28 @@ def test_case_page_query_count_does_not_grow_with_escalations_and_rounds(
     assert case.deadlines.count() == 6
 
     assert query_count(client, page_url(case)) == few
+
+
+def test_the_case_file_carries_every_attached_file(client, agent, quality_manager, escalated_case):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    pdf = b"%PDF-1.7\n" + b"0" * 32
+    for _ in range(2):  # the same name twice: both kept
+        case_services.case_add_note(
+            case=escalated_case,
+            by=agent,
+            body="Invoice",
+            files=[SimpleUploadedFile("invoice.pdf", pdf, content_type="application/pdf")],
+        )
+    client.force_login(quality_manager)
+
+    response = client.get(action_url(escalated_case, "file"))
+
+    bundle = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert sorted(bundle.namelist()) == [
+        "attachments/01-invoice.pdf",
+        "attachments/02-invoice.pdf",
+        "case-file.html",
+    ]
+    assert bundle.read("attachments/02-invoice.pdf") == pdf
+    assert 'href="attachments/01-invoice.pdf"' in bundle.read("case-file.html").decode()

@@ -110,7 +110,7 @@ def test_an_empty_message_from_the_page_is_refused_and_says_why(client, tracked)
     response = client.post("/t/message/", {"body": ""})
 
     assert response.status_code == 400
-    assert "This field is required." in response.content.decode()
+    assert "Write something first." in response.content.decode()
     assert not tracked.events.filter(kind=CaseEvent.Kind.CUSTOMER_MESSAGE).exists()
 
 

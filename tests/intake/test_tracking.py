@@ -23,7 +23,7 @@ from escalation.models import Pause, Policy
 from escalation.services import case_pause
 from intake.tracking import COOKIE_NAME
 
-from ..factories import CustomerFactory, walk
+from ..factories import CustomerFactory, active_digests, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -324,8 +324,8 @@ def test_page_without_cookie_gets_the_not_found_page(client, tracked, not_found_
         pytest.param(lambda digest: signing.dumps(digest, salt="another.salt"), id="another-salt"),
     ],
 )
-def test_page_with_a_forged_cookie_gets_the_not_found_page(client, tracked, forge, not_found_page):
-    client.cookies[COOKIE_NAME] = forge(tracked.tracking_digest)
+def test_page_with_a_forged_cookie_gets_the_not_found_page(client, token, forge, not_found_page):
+    client.cookies[COOKIE_NAME] = forge(tracking_digest(token))
 
     response = client.get(PAGE)
 
@@ -338,7 +338,7 @@ def test_page_with_a_tampered_cookie_gets_the_not_found_page(client, agent, toke
     client.get(link(token))
     _payload, timestamp, signature = client.cookies[COOKIE_NAME].value.split(":")
     # Another case's digest under this cookie's signature.
-    payload = signing.b64_encode(f'"{other.case.tracking_digest}"'.encode()).decode()
+    payload = signing.b64_encode(f'"{tracking_digest(other.tracking_token)}"'.encode()).decode()
     client.cookies[COOKIE_NAME] = f"{payload}:{timestamp}:{signature}"
 
     response = client.get(PAGE)
@@ -613,7 +613,7 @@ def test_case_page_shows_the_new_link_once(client, agent, tracked):
     assert shown is not None
     new_token = shown.group(1).rsplit("/", 1)[1]
     tracked.refresh_from_db()
-    assert tracking_digest(new_token) == tracked.tracking_digest
+    assert active_digests(tracked) == {tracking_digest(new_token)}
     again = client.get(response["Location"])
     assert 'data-testid="tracking-link"' not in text(again)
 
@@ -644,13 +644,13 @@ def test_new_link_opens_the_page(client, agent, tracked):
 
 def test_renewal_needs_a_post(client, agent, tracked):
     client.force_login(agent)
-    digest = tracked.tracking_digest
+    digests = active_digests(tracked)
 
     response = client.get(reverse("intake:tracking_renew", args=[tracked.reference]))
 
     assert response.status_code == 405
     tracked.refresh_from_db()
-    assert tracked.tracking_digest == digest
+    assert active_digests(tracked) == digests
 
 
 def test_foreign_handler_may_not_renew_the_link(client, foreign_handler, tracked, token):
@@ -658,7 +658,7 @@ def test_foreign_handler_may_not_renew_the_link(client, foreign_handler, tracked
 
     assert response.status_code == 403
     tracked.refresh_from_db()
-    assert tracked.tracking_digest == tracking_digest(token)
+    assert active_digests(tracked) == {tracking_digest(token)}
     assert not CaseEvent.objects.filter(kind=CaseEvent.Kind.LINK_RENEWED).exists()
 
 
@@ -667,7 +667,7 @@ def test_outsider_is_told_the_case_does_not_exist(client, outsider, tracked, tok
 
     assert response.status_code == 404
     tracked.refresh_from_db()
-    assert tracked.tracking_digest == tracking_digest(token)
+    assert active_digests(tracked) == {tracking_digest(token)}
 
 
 def test_anonymous_renewal_is_sent_to_log_in(client, tracked, token):
@@ -678,7 +678,7 @@ def test_anonymous_renewal_is_sent_to_log_in(client, tracked, token):
     assert response.status_code == 302
     assert response["Location"].startswith(f"{reverse('login')}?next=")
     tracked.refresh_from_db()
-    assert tracked.tracking_digest == tracking_digest(token)
+    assert active_digests(tracked) == {tracking_digest(token)}
 
 
 def test_case_page_offers_a_new_link_to_who_may_work_the_case(client, agent, tracked):
