@@ -19,6 +19,9 @@ class CaseFilter(filters.FilterSet):
     owner = filters.ModelChoiceFilter(label=_("Owner"), queryset=staff_who_work_cases())
     received = filters.DateFromToRangeFilter(label=_("Received between"), field_name="received_at")
     overdue = filters.BooleanFilter(label=_("Overdue"), method="filter_overdue")
+    unassigned = filters.BooleanFilter(
+        label=_("Waiting to be taken"), field_name="owner", lookup_expr="isnull"
+    )
     ordering = filters.OrderingFilter(
         label=_("Sort by"),
         fields=(

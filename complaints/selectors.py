@@ -38,8 +38,19 @@ def my_cases(*, user: User) -> QuerySet[Case]:
 
 
 def navigation_counts(*, user: User) -> dict[str, int]:
-    """My open cases and how many of them are overdue, in one query."""
-    return my_cases(user=user).aggregate(open=Count("pk"), overdue=Count("pk", filter=overdue_q()))
+    """My open cases and how many of them are overdue, in one query; for those who may take
+    them, the open cases no one owns yet (sent through the public form), in one more."""
+    counts = my_cases(user=user).aggregate(
+        open=Count("pk"), overdue=Count("pk", filter=overdue_q())
+    )
+    if user.has_perm("complaints.add_case"):
+        counts["unassigned"] = waiting_to_be_taken(user=user).count()
+    return counts
+
+
+def waiting_to_be_taken(*, user: User) -> QuerySet[Case]:
+    """Open cases without an owner: complaints customers sent themselves."""
+    return cases_visible_to(user=user).filter(owner__isnull=True).exclude(step=Step.CLOSED)
 
 
 @dataclass(frozen=True)

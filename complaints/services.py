@@ -228,18 +228,35 @@ def case_receive(
     The case gets its reference and a 256-bit tracking token, stored only as its SHA-256."""
     if not by.has_perm("complaints.add_case"):
         raise AccessDenied(_("You may not log complaints."))
-    received_at = received_at or timezone.now()
-    case = Case(customer=customer, receiver=by, owner=by, received_at=received_at)
-    data = {
-        "channel": channel,
-        "category": category,
-        "urgency": urgency,
-        "product": product,
-        "order_number": order_number,
-        "quantity": quantity,
-        "description": description,
-        "desired_outcome": desired_outcome,
-    }
+    return _receive(
+        receiver=by,
+        owner=by,
+        actor=by,
+        customer=customer,
+        received_at=received_at or timezone.now(),
+        data={
+            "channel": channel,
+            "category": category,
+            "urgency": urgency,
+            "product": product,
+            "order_number": order_number,
+            "quantity": quantity,
+            "description": description,
+            "desired_outcome": desired_outcome,
+        },
+    )
+
+
+def _receive(
+    *,
+    receiver: User,
+    owner: User | None,
+    actor: User | None,
+    customer: Customer,
+    received_at: datetime,
+    data: dict[str, Any],
+) -> Received:
+    case = Case(customer=customer, receiver=receiver, owner=owner, received_at=received_at)
     _apply(case, data, lifecycle.STEP_FIELDS[Step.RECEIVE])
     missing = [str(r.message) for r in lifecycle.MOVES[(Step.RECEIVE, Step.LISTEN)].missing(case)]
     if missing:
@@ -255,7 +272,8 @@ def case_receive(
     token = tracking_token_issue(case=case)
     event = CaseEvent.objects.create(
         case=case,
-        actor=by,
+        actor=actor,
+        by_customer=actor is None,
         kind=CaseEvent.Kind.RECEIVED,
         to_step=Step.RECEIVE,
         at=received_at,
@@ -266,6 +284,14 @@ def case_receive(
     case.refresh_from_db()
     transaction.on_commit(lambda: signals.case_received.send(sender=Case, case=case))
     return Received(case=case, tracking_token=token)
+
+
+def tracking_token_issue(*, case: Case) -> str:
+    """A new tracking link for the case, beside the ones it has: 256 bits from ``secrets``,
+    of which only the SHA-256 is stored. The token is returned once, to be shown or sent."""
+    token = secrets.token_urlsafe(32)
+    TrackingToken.objects.create(case=case, digest=tracking_digest(token))
+    return token
 
 
 # ---------------------------------------------------------------- working the case
@@ -493,109 +519,6 @@ def case_add_note(
     )
     _attach(case, event, checked)
     return event
-
-
-@transaction.atomic
-def case_customer_message(
-    *, case: Case, body: str, files: list[UploadedFile] | None = None
-) -> CaseEvent:
-    """The customer writes on their case (the tracking page; email in later). It goes on the
-    timeline for both sides, and ``customer_replied`` lets the other apps react in the same
-    transaction (a stopped clock restarts). A closed case takes no more messages."""
-    body = _event_note(body, field="body")
-    if not body and not files:
-        raise InvalidInput(fields={"body": [_("Write something first.")]})
-    locked = Case.objects.select_for_update().get(pk=case.pk)
-    if locked.step == Step.CLOSED:
-        raise TransitionRefused(
-            _("This complaint is closed. To complain again, please contact us.")
-        )
-    checked = attachments.validate(files or [], already=locked.attachments.count())
-    event = CaseEvent.objects.create(
-        case=locked,
-        kind=CaseEvent.Kind.CUSTOMER_MESSAGE,
-        by_customer=True,
-        note=body,
-        customer_visible=True,
-    )
-    _attach(locked, event, checked)
-    signals.customer_replied.send(sender=Case, case=locked, event=event)
-    return event
-
-
-def tracking_token_issue(*, case: Case) -> str:
-    """A new tracking link for the case, beside the ones it has: 256 bits from ``secrets``,
-    of which only the SHA-256 is stored. The token is returned once, to be shown or sent."""
-    token = secrets.token_urlsafe(32)
-    TrackingToken.objects.create(case=case, digest=tracking_digest(token))
-    return token
-
-
-def _lock_for_customer(case: Case, step: str, refusal: str) -> Case:
-    locked = Case.objects.select_for_update().select_related("customer").get(pk=case.pk)
-    if locked.step != step:
-        raise TransitionRefused(refusal)
-    return locked
-
-
-@transaction.atomic
-def case_customer_answer(*, case: Case, agree: bool, reason: str = "") -> CaseEvent:
-    """At Confirm, the customer agrees with the decision (on to Follow up) or does not, and
-    says why (back to Decide, the reason on the timeline). Only while the case is at Confirm."""
-    reason = _event_note(reason, field="reason")
-    if not agree and not reason:
-        raise InvalidInput(fields={"reason": [_("Please tell us why you do not agree.")]})
-    locked = _lock_for_customer(
-        case, Step.CONFIRM, _("We are not waiting for your answer to a decision now.")
-    )
-    event = _move(
-        locked,
-        to=Step.FOLLOW_UP if agree else Step.DECIDE,
-        by=None,
-        data={} if agree else {"agreement_note": reason},
-        note=reason,
-    )
-    signals.customer_replied.send(sender=Case, case=locked, event=event)
-    case.refresh_from_db()
-    return event
-
-
-@transaction.atomic
-def case_customer_follow_up(
-    *, case: Case, handling: int, outcome: int, satisfied: bool, comment: str = ""
-) -> CaseEvent:
-    """At Follow up, the customer rates the handling and the outcome (1 to 5 each) and says
-    whether they are satisfied: satisfied closes the case; not satisfied reopens it (their
-    appeal: back to Analyse, one tier up), and needs a word on why."""
-    comment = _event_note(comment, field="comment")
-    if not satisfied and not comment:
-        raise InvalidInput(fields={"comment": [_("Please tell us what is still wrong.")]})
-    locked = _lock_for_customer(case, Step.FOLLOW_UP, _("We are not asking for your rating now."))
-    event = _move(
-        locked,
-        to=Step.CLOSED if satisfied else Step.ANALYSE,
-        by=None,
-        data={
-            "handling_rating": handling,
-            "satisfaction_rating": outcome,
-            "follow_up_comment": comment,
-        },
-        note=comment,
-    )
-    signals.customer_replied.send(sender=Case, case=locked, event=event)
-    case.refresh_from_db()
-    return event
-
-
-@transaction.atomic
-def case_tracking_renew(*, case: Case, by: User) -> str:
-    """Revoke every tracking link of the case and issue a new one (a link forwarded or sent to
-    the wrong address). Returns the new token, to be shown once."""
-    locked = _lock(case, by=by, expected_version=None)
-    locked.tracking_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-    token = tracking_token_issue(case=locked)
-    CaseEvent.objects.create(case=locked, actor=by, kind=CaseEvent.Kind.LINK_RENEWED)
-    return token
 
 
 # ---------------------------------------------------------------- for the other apps

@@ -15,7 +15,8 @@ commit or roll back with the change; a receiver that raises undoes the whole cha
 - ``case_received_in_transaction(case, event)``: the case row and its first event are written.
 - ``case_step_changed_in_transaction(case, event, move)``: a move is written.
 - ``customer_replied(case, event)``: the customer's own message reached the case
-  (``services.case_customer_message``); a stopped clock restarts, the owner is told.
+  (``customer_actions``: a message, an answer, a rating); a stopped clock restarts, the
+  owner is told.
 
 For the case page (``complaints.views.case_detail``):
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/<str:reference>/", views.case_detail, name="case_detail"),
     path("cases/<str:reference>/step/", views.case_step, name="case_step"),
     path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
+    path("cases/<str:reference>/take/", views.case_take, name="case_take"),
     path("cases/<str:reference>/notes/", views.case_note, name="case_note"),
     path("cases/<str:reference>/files/<int:pk>/", views.case_attachment, name="case_attachment"),
 ]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import lifecycle, selectors, services, signals
+from . import customer_actions, lifecycle, selectors, services, signals
 from .access import case_can_work, case_get_for_user, user_can_view_cases
 from .errors import CaseConflict, CaseError, InvalidInput
 from .filters import CaseFilter
@@ -190,6 +190,21 @@ def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     except CaseError as exc:
         return _refused(request, case, exc, assign_form=form)
     messages.success(request, _("The case was handed over."))
+    return redirect("complaints:case_detail", reference=case.reference)
+
+
+@login_required
+@require_POST
+def case_take(request: HttpRequest, reference: str) -> HttpResponse:
+    """Take a case no one owns (sent by the customer through the public form)."""
+    case = case_get_for_user(user=request.user, reference=reference)
+    try:
+        customer_actions.case_take(case=case, by=request.user)
+    except CaseError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("%(reference)s is now yours.") % {"reference": case.reference})
     return redirect("complaints:case_detail", reference=case.reference)
 
 

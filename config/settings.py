@@ -35,6 +35,8 @@ TRACKING_LINK_DAYS_AFTER_CLOSE = env.int("TRACKING_LINK_DAYS_AFTER_CLOSE", defau
 CUSTOMER_RATE_LIMIT = env.int("CUSTOMER_RATE_LIMIT", default=30)
 # Lost-link requests per minute from one address (each may send an email).
 LOST_LINK_RATE_LIMIT = env.int("LOST_LINK_RATE_LIMIT", default=5)
+# Complaints per minute one address may send through the public form.
+PUBLIC_FORM_RATE_LIMIT = env.int("PUBLIC_FORM_RATE_LIMIT", default=3)
 # The public address customers' tracking links point at.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

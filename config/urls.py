@@ -7,6 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.decorators.cache import never_cache
 
+from intake import views as intake_views
 from intake.urls import tracking_urlpatterns
 
 
@@ -32,5 +33,7 @@ urlpatterns = [
     path("intake/", include("intake.urls")),
     path("escalations/", include("escalation.urls")),
     path("t/", include(tracking_urlpatterns)),
+    path("complain/", intake_views.complain, name="complain"),
+    path("complain/thanks/", intake_views.complain_thanks, name="complain_thanks"),
     path("", include("complaints.urls")),
 ]

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from complaints.forms import MultipleFileField
-from complaints.models import Case, Customer
+from complaints.models import Case, Category, Customer
 
 
 class IntakeForm(forms.ModelForm):
@@ -136,3 +136,40 @@ class CustomerFollowUpForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class PublicComplaintForm(forms.Form):
+    """The public complaint form: no account, on a phone as well as a desktop."""
+
+    name = forms.CharField(label=_("Your name"), max_length=120)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    email = forms.EmailField(label=_("Email"), max_length=254, required=False)
+    category = forms.ChoiceField(
+        label=_("What is it about?"),
+        choices=[("", _("Not sure"))]
+        + [(value, label) for value, label in Category.choices if value != Category.OTHER],
+        required=False,
+    )
+    product = forms.CharField(label=_("Product or service"), max_length=200, required=False)
+    order_number = forms.CharField(label=_("Order number"), max_length=60, required=False)
+    description = forms.CharField(
+        label=_("What happened?"), max_length=5000, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    desired_outcome = forms.CharField(
+        label=_("What would you like us to do?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    files = MultipleFileField(
+        label=_("Photos or documents"), help_text=_("JPEG, PNG, GIF, WebP or PDF.")
+    )
+    # The honeypot: hidden from people, filled in by form-filling robots.
+    website = forms.CharField(required=False, label=_("Leave this empty"))
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("phone") and not data.get("email"):
+            raise forms.ValidationError(
+                _("Give us a phone number or an email address, so that we can answer you.")
+            )
+        return data

@@ -3,6 +3,7 @@ channel, gets its acknowledgement email; the agent's case page shows the trackin
 
 from django.dispatch import receiver
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from complaints import signals
 from complaints.access import case_can_work
@@ -14,7 +15,11 @@ from .emails import ACKNOWLEDGEMENT, acknowledgement_context, tracking_link_emai
 @receiver(signals.case_received, dispatch_uid="intake.acknowledgement")
 def _acknowledge(sender, case, **kwargs):
     if case.customer.email:
-        tracking_link_email_queue(case=case, kind=ACKNOWLEDGEMENT)
+        # Sent after commit, still inside the request that logged the case: in the language
+        # of the page the customer (public form) or the agent (intake) was using.
+        tracking_link_email_queue(
+            case=case, kind=ACKNOWLEDGEMENT, language=translation.get_language()
+        )
 
 
 @receiver(signals.case_page_sections, dispatch_uid="intake.tracking_link_panel")

@@ -15,12 +15,13 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from complaints import services
+from complaints import customer_actions, services
 from complaints.access import case_get_for_user
 from complaints.errors import CaseError
+from complaints.models import Case, Category
 
 from . import ratelimit, tracking
-from .emails import LOST_LINK, tracking_link_email_queue
+from .emails import LOST_LINK, acknowledgement_context, tracking_link_email_queue
 from .forms import (
     CustomerAnswerForm,
     CustomerFollowUpForm,
@@ -28,6 +29,7 @@ from .forms import (
     IntakeForm,
     LookupForm,
     LostLinkForm,
+    PublicComplaintForm,
 )
 from .links import tracking_url
 
@@ -153,6 +155,11 @@ def tracking_open(request: HttpRequest, token: str) -> HttpResponse:
         return _no_referrer(_not_found(request))
     response = redirect("tracking:page")
     response.status_code = 303
+    _set_tracking_cookie(request, response, token)
+    return _no_referrer(_customer_page(response))
+
+
+def _set_tracking_cookie(request: HttpRequest, response: HttpResponse, token: str) -> None:
     response.set_cookie(
         tracking.COOKIE_NAME,
         tracking.cookie_value(token),
@@ -163,7 +170,6 @@ def tracking_open(request: HttpRequest, token: str) -> HttpResponse:
         httponly=True,
         samesite="Lax",
     )
-    return _no_referrer(_customer_page(response))
 
 
 def _tracked_case(request: HttpRequest):
@@ -201,7 +207,7 @@ def tracking_message(request: HttpRequest) -> HttpResponse:
     form = CustomerMessageForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.case_customer_message(
+            customer_actions.case_customer_message(
                 case=case, body=form.cleaned_data["body"], files=form.cleaned_data["files"]
             )
         except CaseError as exc:
@@ -228,7 +234,7 @@ def tracking_renew(request: HttpRequest, reference: str) -> HttpResponse:
     """Issue a new tracking link; the old one stops working. The new one is shown once."""
     case = case_get_for_user(user=request.user, reference=reference, write=True)
     try:
-        token = services.case_tracking_renew(case=case, by=request.user)
+        token = customer_actions.case_tracking_renew(case=case, by=request.user)
     except CaseError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -303,7 +309,7 @@ def tracking_answer(request: HttpRequest) -> HttpResponse:
     return _customer_step_action(
         request,
         CustomerAnswerForm,
-        lambda case, data: services.case_customer_answer(
+        lambda case, data: customer_actions.case_customer_answer(
             case=case, agree=data["agree"], reason=data["reason"]
         ),
         _("Thank you for your answer."),
@@ -316,7 +322,7 @@ def tracking_follow_up(request: HttpRequest) -> HttpResponse:
     return _customer_step_action(
         request,
         CustomerFollowUpForm,
-        lambda case, data: services.case_customer_follow_up(
+        lambda case, data: customer_actions.case_customer_follow_up(
             case=case,
             handling=data["handling"],
             outcome=data["outcome"],
@@ -357,3 +363,76 @@ def tracking_attachment(request: HttpRequest, pk: int) -> HttpResponse:
         content_type=attachment.content_type,
     )
     return _customer_page(response)
+
+
+# ---------------------------------------------------------------- the public complaint form
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def complain(request: HttpRequest) -> HttpResponse:
+    """Anyone may complain, without an account. Robots are kept out without third parties: a
+    per-address limit and a honeypot field (a filled one gets the thank-you page, and nothing
+    is created)."""
+    if request.method == "POST" and ratelimit.over_limit(
+        request, "complain", limit=settings.PUBLIC_FORM_RATE_LIMIT
+    ):
+        return _too_many(request)
+    form = PublicComplaintForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["website"]:  # a robot: it is thanked, and nothing is created
+            return _customer_page(redirect_303("complain_thanks"))
+        try:
+            with transaction.atomic():
+                customer = services.customer_get_or_create(
+                    name=data["name"], phone=data["phone"], email=data["email"]
+                )
+                received = customer_actions.case_receive_from_customer(
+                    customer=customer,
+                    category=data["category"] or Category.OTHER,
+                    description=data["description"],
+                    desired_outcome=data["desired_outcome"],
+                    product=data["product"],
+                    order_number=data["order_number"],
+                    files=data["files"],
+                )
+        except CaseError as exc:
+            for name, errors in exc.fields.items():
+                target = {"body": None, "customer": None}.get(name, name)
+                for error in errors:
+                    form.add_error(target if target in form.fields else None, error)
+            for message in exc.messages if not exc.fields else []:
+                form.add_error(None, message)
+        else:
+            # Redirect after the POST, so that reloading the thank-you page sends nothing again.
+            # The link is shown once, from the session; this browser follows the case at once.
+            request.session[THANKS_SESSION_KEY] = {
+                "reference": received.case.reference,
+                "link": tracking_url(received.tracking_token),
+            }
+            response = redirect_303("complain_thanks")
+            _set_tracking_cookie(request, response, received.tracking_token)
+            return _customer_page(response)
+    status = 400 if request.method == "POST" else 200
+    return _customer_page(render(request, "intake/complain.html", {"form": form}, status=status))
+
+
+THANKS_SESSION_KEY = "complain-thanks"
+
+
+def redirect_303(name: str) -> HttpResponse:
+    response = redirect(name)
+    response.status_code = 303
+    return response
+
+
+@require_safe
+def complain_thanks(request: HttpRequest) -> HttpResponse:
+    """After the public form: the reference, the acknowledgement and the link, shown once."""
+    sent = request.session.pop(THANKS_SESSION_KEY, None)
+    context = {}
+    if sent:
+        case = Case.objects.select_related("customer").filter(reference=sent["reference"]).first()
+        if case is not None:
+            context = {"case": case, "link": sent["link"], **acknowledgement_context(case=case)}
+    return _no_referrer(_customer_page(render(request, "intake/complain_thanks.html", context)))

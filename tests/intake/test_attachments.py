@@ -5,7 +5,7 @@ web root; served only to who may see them."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from complaints import services
+from complaints import customer_actions, services
 from complaints.attachments import sniff
 from complaints.errors import InvalidInput
 from complaints.models import Attachment, CaseEvent
@@ -105,7 +105,7 @@ def test_a_case_takes_only_so_many_files(tracked, settings):
     settings.ATTACHMENTS_PER_CASE = 2
 
     with pytest.raises(InvalidInput):
-        services.case_customer_message(
+        customer_actions.case_customer_message(
             case=tracked, body="", files=[upload(f"{i}.png", PNG) for i in range(3)]
         )
 
@@ -113,7 +113,9 @@ def test_a_case_takes_only_so_many_files(tracked, settings):
 
 
 def test_the_stored_file_has_a_random_name_outside_the_web_root(tracked, settings):
-    services.case_customer_message(case=tracked, body="", files=[upload("../../etc/x.png", PNG)])
+    customer_actions.case_customer_message(
+        case=tracked, body="", files=[upload("../../etc/x.png", PNG)]
+    )
 
     attachment = Attachment.objects.get()
     assert attachment.name == "x.png"
@@ -123,7 +125,7 @@ def test_the_stored_file_has_a_random_name_outside_the_web_root(tracked, setting
 
 
 def test_the_customer_downloads_their_file_through_the_cookie(client, tracked):
-    services.case_customer_message(case=tracked, body="", files=[upload("leak.pdf", PDF)])
+    customer_actions.case_customer_message(case=tracked, body="", files=[upload("leak.pdf", PDF)])
     attachment = Attachment.objects.get()
 
     response = client.get(f"/t/files/{attachment.pk}/")
@@ -136,7 +138,7 @@ def test_the_customer_downloads_their_file_through_the_cookie(client, tracked):
 
 
 def test_without_the_cookie_the_file_is_not_found(client, tracked):
-    services.case_customer_message(case=tracked, body="", files=[upload("leak.png", PNG)])
+    customer_actions.case_customer_message(case=tracked, body="", files=[upload("leak.png", PNG)])
     client.cookies.clear()
 
     assert client.get(f"/t/files/{Attachment.objects.get().pk}/").status_code == 404
@@ -158,7 +160,7 @@ def test_another_cases_file_is_not_found(client, tracked, agent):
         description="Other.",
         desired_outcome="Other.",
     )
-    services.case_customer_message(case=other.case, body="", files=[upload("o.png", PNG)])
+    customer_actions.case_customer_message(case=other.case, body="", files=[upload("o.png", PNG)])
 
     assert client.get(f"/t/files/{Attachment.objects.get().pk}/").status_code == 404
 
@@ -192,7 +194,7 @@ def test_staff_upload_from_the_case_page(client, tracked, agent):
 
 
 def test_staff_download_needs_access_to_the_case(client, tracked, agent, outsider):
-    services.case_customer_message(case=tracked, body="", files=[upload("leak.png", PNG)])
+    customer_actions.case_customer_message(case=tracked, body="", files=[upload("leak.png", PNG)])
     url = f"/cases/{tracked.reference}/files/{Attachment.objects.get().pk}/"
 
     client.force_login(agent)

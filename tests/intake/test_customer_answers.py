@@ -3,7 +3,7 @@ The same state machine as staff use; the customer can cause nothing else."""
 
 import pytest
 
-from complaints import services
+from complaints import customer_actions, services
 from complaints.errors import InvalidInput, TransitionRefused
 from complaints.models import CaseEvent, Step
 from escalation.models import Escalation, Notification
@@ -40,7 +40,7 @@ def at(tracked, agent, after_sales, handler):
 def test_the_customer_agrees_at_confirm_and_the_case_moves_to_follow_up(at):
     case = at(Step.CONFIRM)
 
-    event = services.case_customer_answer(case=case, agree=True)
+    event = customer_actions.case_customer_answer(case=case, agree=True)
 
     case.refresh_from_db()
     assert (case.step, case.customer_agreed) == (Step.FOLLOW_UP, True)
@@ -50,7 +50,7 @@ def test_the_customer_agrees_at_confirm_and_the_case_moves_to_follow_up(at):
 def test_the_customer_disagrees_with_a_reason_and_the_case_goes_back_to_decide(at):
     case = at(Step.CONFIRM)
 
-    event = services.case_customer_answer(case=case, agree=False, reason="Too little.")
+    event = customer_actions.case_customer_answer(case=case, agree=False, reason="Too little.")
 
     case.refresh_from_db()
     assert (case.step, case.customer_agreed, case.agreement_note) == (
@@ -65,7 +65,7 @@ def test_disagreeing_needs_a_reason(at):
     case = at(Step.CONFIRM)
 
     with pytest.raises(InvalidInput) as refused:
-        services.case_customer_answer(case=case, agree=False, reason=" ")
+        customer_actions.case_customer_answer(case=case, agree=False, reason=" ")
 
     assert "reason" in refused.value.fields
     case.refresh_from_db()
@@ -77,7 +77,7 @@ def test_the_customer_cannot_answer_when_no_decision_waits(at, step):
     case = at(step)
 
     with pytest.raises(TransitionRefused):
-        services.case_customer_answer(case=case, agree=True)
+        customer_actions.case_customer_answer(case=case, agree=True)
 
     case.refresh_from_db()
     assert case.step == step
@@ -86,7 +86,7 @@ def test_the_customer_cannot_answer_when_no_decision_waits(at, step):
 def test_a_satisfied_customer_closes_the_case_with_both_ratings(at):
     case = at(Step.FOLLOW_UP)
 
-    services.case_customer_follow_up(case=case, handling=4, outcome=5, satisfied=True)
+    customer_actions.case_customer_follow_up(case=case, handling=4, outcome=5, satisfied=True)
 
     case.refresh_from_db()
     assert (case.step, case.handling_rating, case.satisfaction_rating) == (Step.CLOSED, 4, 5)
@@ -96,7 +96,7 @@ def test_a_satisfied_customer_closes_the_case_with_both_ratings(at):
 def test_a_dissatisfied_customer_reopens_the_case_one_tier_up(at):
     case = at(Step.FOLLOW_UP)
 
-    services.case_customer_follow_up(
+    customer_actions.case_customer_follow_up(
         case=case, handling=2, outcome=1, satisfied=False, comment="Still leaks."
     )
 
@@ -110,7 +110,7 @@ def test_not_satisfied_needs_a_word_on_why(at):
     case = at(Step.FOLLOW_UP)
 
     with pytest.raises(InvalidInput) as refused:
-        services.case_customer_follow_up(case=case, handling=2, outcome=1, satisfied=False)
+        customer_actions.case_customer_follow_up(case=case, handling=2, outcome=1, satisfied=False)
 
     assert "comment" in refused.value.fields
 
@@ -120,7 +120,7 @@ def test_ratings_outside_one_to_five_are_refused(at, handling, outcome):
     case = at(Step.FOLLOW_UP)
 
     with pytest.raises(InvalidInput):
-        services.case_customer_follow_up(
+        customer_actions.case_customer_follow_up(
             case=case, handling=handling, outcome=outcome, satisfied=True
         )
 
@@ -132,13 +132,13 @@ def test_the_customer_cannot_rate_before_follow_up(at):
     case = at(Step.CONFIRM)
 
     with pytest.raises(TransitionRefused):
-        services.case_customer_follow_up(case=case, handling=5, outcome=5, satisfied=True)
+        customer_actions.case_customer_follow_up(case=case, handling=5, outcome=5, satisfied=True)
 
 
 def test_the_owner_is_told_of_the_customers_answer(at, agent):
     case = at(Step.CONFIRM)
 
-    services.case_customer_answer(case=case, agree=True)
+    customer_actions.case_customer_answer(case=case, agree=True)
 
     assert Notification.objects.filter(
         case=case, kind=Notification.Kind.CUSTOMER, recipient=agent

@@ -25,7 +25,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
-from complaints import services
+from complaints import customer_actions, services
 from complaints.models import Case, Step, TrackingToken, tracking_digest
 from config.celery import app
 from escalation.models import Deadline, Milestone
@@ -220,7 +220,8 @@ def test_a_received_case_queues_its_acknowledgement_once_after_commit(
         assert queued == []  # nothing before the intake commits
 
     # Ids in, no token: the link is made when the email is sent.
-    assert queued == [(TASK, (case.pk, ACKNOWLEDGEMENT, None))]
+    # In the language of the request that logged the case (the test client: English).
+    assert queued == [(TASK, (case.pk, ACKNOWLEDGEMENT, "en"))]
 
 
 def test_a_case_moving_on_is_not_acknowledged_again(
@@ -231,7 +232,8 @@ def test_a_case_moving_on_is_not_acknowledged_again(
     with django_capture_on_commit_callbacks(execute=True):
         walk(case, to=Step.ANALYSE, by=agent, department=after_sales, person=agent)
 
-    assert queued == [(TASK, (case.pk, ACKNOWLEDGEMENT, None))]
+    # In the language of the request that logged the case (the test client: English).
+    assert queued == [(TASK, (case.pk, ACKNOWLEDGEMENT, "en"))]
 
 
 def test_a_rolled_back_intake_queues_nothing(agent, li_na, queued):
@@ -320,7 +322,7 @@ def test_the_emailed_link_is_a_new_link_beside_the_agents(acknowledgement, recei
 def test_renewing_the_link_revokes_the_emailed_one_too(acknowledgement, received, agent):
     token = emailed_token(acknowledgement)
 
-    renewed = services.case_tracking_renew(case=received.case, by=agent)
+    renewed = customer_actions.case_tracking_renew(case=received.case, by=agent)
 
     assert opens(token) is None
     assert opens(received.tracking_token) is None
@@ -381,7 +383,8 @@ def test_a_case_logged_on_the_new_complaint_screen_is_acknowledged(
         response = client.post("/intake/new/", complaint(email="Li.Na@Example.com"))
     assert response.status_code == 302
     case = Case.objects.get()
-    assert queued == [(TASK, (case.pk, ACKNOWLEDGEMENT, None))]
+    # In the language of the request that logged the case (the test client: English).
+    assert queued == [(TASK, (case.pk, ACKNOWLEDGEMENT, "en"))]
     worker()
 
     assert [message.to for message in mail.outbox] == [[EMAIL]]

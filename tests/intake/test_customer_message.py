@@ -3,9 +3,9 @@ the owner; nothing else about the case changes."""
 
 import pytest
 
+from complaints.customer_actions import case_customer_message
 from complaints.errors import InvalidInput, TransitionRefused
 from complaints.models import CaseEvent, Step
-from complaints.services import case_customer_message
 from escalation.models import Notification, Pause, Policy
 from escalation.services import case_pause
 
@@ -126,7 +126,7 @@ def test_writing_needs_the_tracking_cookie(client, tracked):
 def test_writing_needs_the_csrf_token(tracked, agent):
     from django.test import Client
 
-    from complaints.services import case_tracking_renew
+    from complaints.customer_actions import case_tracking_renew
 
     browser = Client(enforce_csrf_checks=True)
     token = case_tracking_renew(case=tracked, by=agent)

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import formats, timezone
 
-from complaints import services
+from complaints import customer_actions, services
 from complaints.models import Case, CaseEvent, Step, tracking_digest
 from escalation.models import Pause, Policy
 from escalation.services import case_pause
@@ -283,7 +283,7 @@ def test_unknown_link_gets_the_not_found_page(client, tracked):
 def test_old_link_after_renewal_gets_the_not_found_page(
     client, token, tracked, agent, not_found_page
 ):
-    services.case_tracking_renew(case=tracked, by=agent)
+    customer_actions.case_tracking_renew(case=tracked, by=agent)
 
     response = client.get(link(token))
 
@@ -351,7 +351,7 @@ def test_page_with_the_cookie_of_a_renewed_link_gets_the_not_found_page(
     client, token, tracked, agent, not_found_page
 ):
     client.get(link(token))
-    services.case_tracking_renew(case=tracked, by=agent)
+    customer_actions.case_tracking_renew(case=tracked, by=agent)
 
     response = client.get(PAGE)
 
@@ -500,7 +500,7 @@ def test_only_customer_visible_events_are_listed(
     services.case_assign(case=tracked, by=agent, department=after_sales, note="Over to you.")
     services.case_add_note(case=tracked, by=agent, body="Internal only.")
     services.case_add_note(case=tracked, by=agent, body="We are on it.", customer_visible=True)
-    renewed = services.case_tracking_renew(case=tracked, by=agent)
+    renewed = customer_actions.case_tracking_renew(case=tracked, by=agent)
     visible = CaseEvent.objects.filter(case=tracked, customer_visible=True).count()
 
     entries = timeline(visit(client, renewed))
@@ -634,7 +634,7 @@ def test_old_link_stops_working_after_renewal(client, agent, token, tracked):
 
 
 def test_new_link_opens_the_page(client, agent, tracked):
-    new_token = services.case_tracking_renew(case=tracked, by=agent)
+    new_token = customer_actions.case_tracking_renew(case=tracked, by=agent)
 
     response = visit(client, new_token)
 

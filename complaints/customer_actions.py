@@ -1,0 +1,201 @@
+"""What the customer does to their case, and the links they do it through: the public form's
+complaint (waiting for an agent to take it), messages, the answer at Confirm, the ratings at
+Follow up, and the tracking links (minted when shown or sent, only their SHA-256 kept).
+
+The customer acts with no account: the views that call these have checked the tracking link.
+Each move goes through the same guard as staff moves (``services._move``)."""
+
+from __future__ import annotations
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import attachments, signals
+from .errors import AccessDenied, InvalidInput, TransitionRefused
+from .models import (
+    Case,
+    CaseEvent,
+    Channel,
+    Customer,
+    Step,
+    Urgency,
+    User,
+)
+from .services import (
+    Received,
+    _attach,
+    _event_note,
+    _lock,
+    _move,
+    _receive,
+    _save,
+    tracking_token_issue,
+)
+
+WEB_INTAKE_USERNAME = "heed-web-form"
+
+
+def web_intake_user() -> User:
+    """The account that receives complaints customers send themselves (the public form): it
+    cannot log in, and owns nothing; the agent who takes such a case becomes its owner."""
+    user, created = User.objects.get_or_create(
+        username=WEB_INTAKE_USERNAME, defaults={"first_name": "Web form", "is_active": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def case_receive_from_customer(
+    *,
+    customer: Customer,
+    category: str,
+    description: str,
+    desired_outcome: str,
+    product: str = "",
+    order_number: str = "",
+    files: list[UploadedFile] | None = None,
+) -> Received:
+    """A complaint the customer sends themselves (the public form), with any photos or
+    documents. It waits without an owner until an agent takes it (``case_take``); its deadlines
+    run from now all the same."""
+    checked = attachments.validate(files or [], already=0)
+    received = _receive(
+        receiver=web_intake_user(),
+        owner=None,
+        actor=None,
+        customer=customer,
+        received_at=timezone.now(),
+        data={
+            "channel": Channel.WEB_FORM,
+            "category": category,
+            "urgency": Urgency.GREEN,
+            "product": product,
+            "order_number": order_number,
+            "description": description,
+            "desired_outcome": desired_outcome,
+        },
+    )
+    _attach(received.case, received.case.events.get(kind=CaseEvent.Kind.RECEIVED), checked)
+    return received
+
+
+@transaction.atomic
+def case_take(*, case: Case, by: User) -> CaseEvent:
+    """An agent takes a case that has no owner (one the customer sent through the public form)
+    and becomes accountable for it, as if they had received it."""
+    if not (by.is_active and by.has_perm("complaints.add_case")):
+        raise AccessDenied(_("You may not take complaints."))
+    locked = Case.objects.select_for_update(of=("self",)).select_related("owner").get(pk=case.pk)
+    if locked.owner_id is not None:
+        raise TransitionRefused(
+            _("%(person)s has already taken this case.") % {"person": locked.owner}
+        )
+    if locked.step == Step.CLOSED:
+        raise TransitionRefused(_("A closed case cannot be taken."))
+    locked.owner = by
+    _save(locked, ["owner"])
+    event = CaseEvent.objects.create(
+        case=locked, actor=by, kind=CaseEvent.Kind.ASSIGNED, changes={"owner": [None, by.pk]}
+    )
+    case.refresh_from_db()
+    return event
+
+
+def _lock_for_customer(case: Case, step: str, refusal: str) -> Case:
+    locked = Case.objects.select_for_update().select_related("customer").get(pk=case.pk)
+    if locked.step != step:
+        raise TransitionRefused(refusal)
+    return locked
+
+
+@transaction.atomic
+def case_customer_message(
+    *, case: Case, body: str, files: list[UploadedFile] | None = None
+) -> CaseEvent:
+    """The customer writes on their case (the tracking page; email in later). It goes on the
+    timeline for both sides, and ``customer_replied`` lets the other apps react in the same
+    transaction (a stopped clock restarts). A closed case takes no more messages."""
+    body = _event_note(body, field="body")
+    if not body and not files:
+        raise InvalidInput(fields={"body": [_("Write something first.")]})
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if locked.step == Step.CLOSED:
+        raise TransitionRefused(
+            _("This complaint is closed. To complain again, please contact us.")
+        )
+    checked = attachments.validate(files or [], already=locked.attachments.count())
+    event = CaseEvent.objects.create(
+        case=locked,
+        kind=CaseEvent.Kind.CUSTOMER_MESSAGE,
+        by_customer=True,
+        note=body,
+        customer_visible=True,
+    )
+    _attach(locked, event, checked)
+    signals.customer_replied.send(sender=Case, case=locked, event=event)
+    return event
+
+
+@transaction.atomic
+def case_customer_answer(*, case: Case, agree: bool, reason: str = "") -> CaseEvent:
+    """At Confirm, the customer agrees with the decision (on to Follow up) or does not, and
+    says why (back to Decide, the reason on the timeline). Only while the case is at Confirm."""
+    reason = _event_note(reason, field="reason")
+    if not agree and not reason:
+        raise InvalidInput(fields={"reason": [_("Please tell us why you do not agree.")]})
+    locked = _lock_for_customer(
+        case, Step.CONFIRM, _("We are not waiting for your answer to a decision now.")
+    )
+    event = _move(
+        locked,
+        to=Step.FOLLOW_UP if agree else Step.DECIDE,
+        by=None,
+        data={} if agree else {"agreement_note": reason},
+        note=reason,
+    )
+    signals.customer_replied.send(sender=Case, case=locked, event=event)
+    case.refresh_from_db()
+    return event
+
+
+@transaction.atomic
+def case_customer_follow_up(
+    *, case: Case, handling: int, outcome: int, satisfied: bool, comment: str = ""
+) -> CaseEvent:
+    """At Follow up, the customer rates the handling and the outcome (1 to 5 each) and says
+    whether they are satisfied: satisfied closes the case; not satisfied reopens it (their
+    appeal: back to Analyse, one tier up), and needs a word on why."""
+    comment = _event_note(comment, field="comment")
+    if not satisfied and not comment:
+        raise InvalidInput(fields={"comment": [_("Please tell us what is still wrong.")]})
+    locked = _lock_for_customer(case, Step.FOLLOW_UP, _("We are not asking for your rating now."))
+    event = _move(
+        locked,
+        to=Step.CLOSED if satisfied else Step.ANALYSE,
+        by=None,
+        data={
+            "handling_rating": handling,
+            "satisfaction_rating": outcome,
+            "follow_up_comment": comment,
+        },
+        note=comment,
+    )
+    signals.customer_replied.send(sender=Case, case=locked, event=event)
+    case.refresh_from_db()
+    return event
+
+
+@transaction.atomic
+def case_tracking_renew(*, case: Case, by: User) -> str:
+    """Revoke every tracking link of the case and issue a new one (a link forwarded or sent to
+    the wrong address). Returns the new token, to be shown once."""
+    locked = _lock(case, by=by, expected_version=None)
+    locked.tracking_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token = tracking_token_issue(case=locked)
+    CaseEvent.objects.create(case=locked, actor=by, kind=CaseEvent.Kind.LINK_RENEWED)
+    return token
