@@ -59,6 +59,7 @@ def case_receive_from_customer(
     product: str = "",
     order_number: str = "",
     files: list[UploadedFile] | None = None,
+    channel: str = Channel.WEB_FORM,
 ) -> Received:
     """A complaint the customer sends themselves (the public form), with any photos or
     documents. It waits without an owner until an agent takes it (``case_take``); its deadlines
@@ -71,7 +72,7 @@ def case_receive_from_customer(
         customer=customer,
         received_at=timezone.now(),
         data={
-            "channel": Channel.WEB_FORM,
+            "channel": channel,
             "category": category,
             "urgency": Urgency.GREEN,
             "product": product,

@@ -35,6 +35,14 @@ TRACKING_LINK_DAYS_AFTER_CLOSE = env.int("TRACKING_LINK_DAYS_AFTER_CLOSE", defau
 CUSTOMER_RATE_LIMIT = env.int("CUSTOMER_RATE_LIMIT", default=30)
 # Lost-link requests per minute from one address (each may send an email).
 LOST_LINK_RATE_LIMIT = env.int("LOST_LINK_RATE_LIMIT", default=5)
+# Email in (django-anymail's inbound webhooks, at /anymail/<provider>/inbound/): the basic-auth
+# "user:password" the provider is given. Without it no inbound webhook is served, so that no
+# one can post made-up emails; DEBUG has a local default.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env.str(
+        "INBOUND_WEBHOOK_SECRET", default="heed:local-inbound-only" if DEBUG else ""
+    )
+}
 # Complaints per minute one address may send through the public form.
 PUBLIC_FORM_RATE_LIMIT = env.int("PUBLIC_FORM_RATE_LIMIT", default=3)
 # The public address customers' tracking links point at.
@@ -53,6 +61,7 @@ INSTALLED_APPS = [
     "complaints",
     "intake",
     "escalation",
+    "anymail",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,6 @@
 """Heed's URLs."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.db import connection
@@ -37,3 +38,6 @@ urlpatterns = [
     path("complain/thanks/", intake_views.complain_thanks, name="complain_thanks"),
     path("", include("complaints.urls")),
 ]
+
+if settings.ANYMAIL["WEBHOOK_SECRET"]:
+    urlpatterns.append(path("anymail/", include("anymail.urls")))

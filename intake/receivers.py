@@ -1,6 +1,7 @@
 """What intake does when the core's hooks fire (``complaints.signals``): every case, from every
 channel, gets its acknowledgement email; the agent's case page shows the tracking-link panel."""
 
+from anymail import signals as anymail_signals
 from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -10,6 +11,7 @@ from complaints.access import case_can_work
 from complaints.models import Step
 
 from .emails import ACKNOWLEDGEMENT, acknowledgement_context, tracking_link_email_queue
+from .inbound import email_receive
 
 
 @receiver(signals.case_received, dispatch_uid="intake.acknowledgement")
@@ -30,3 +32,8 @@ def _tracking_link_panel(sender, request, case, **kwargs):
     if context["read_out"]:
         context.update(acknowledgement_context(case=case))
     return render_to_string("intake/partials/tracking_link_panel.html", context, request=request)
+
+
+@receiver(anymail_signals.inbound, dispatch_uid="intake.email_in")
+def _email_in(sender, event, esp_name, **kwargs):
+    email_receive(message=event.message, message_id=event.event_id)

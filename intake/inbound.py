@@ -1,0 +1,118 @@
+"""Email in: mail to the complaints address becomes a case; a reply whose subject carries a
+case's reference, from that case's customer, becomes their message on it. Received through the
+mail providers' inbound webhooks, normalised by django-anymail (``anymail.signals.inbound``).
+
+Quoted history is trimmed; attachments are kept when their content is a type we take (the rest
+are named in the message, not silently dropped). Each provider message id is taken in once."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import IntegrityError, transaction
+from django.utils.html import strip_tags
+from django.utils.translation import gettext as _
+
+from complaints import customer_actions, services
+from complaints.attachments import clean_name, sniff
+from complaints.errors import CaseError
+from complaints.models import Case, Category, Channel, Step
+
+from .models import InboundEmail
+
+REFERENCE = re.compile(r"\bC\d{6}-\d{5}\b")
+# Where a reply's quoted history starts, in the clients our customers use.
+_QUOTE_STARTS = [
+    re.compile(r"^On .{0,200} wrote:\s*$"),
+    re.compile(r"^-{2,}\s*Original Message\s*-{2,}", re.IGNORECASE),
+    re.compile(r"^-{2,}\s*原始邮件\s*-{2,}"),
+    re.compile(r"^在.{0,200}写道[:\uff1a]\s*$"),
+    re.compile(r"^(From|发件人)\s*[:\uff1a].+$"),
+]
+
+
+def trim_quoted(text: str) -> str:
+    """The new part of a reply: up to the first line that starts the quoted history, without
+    the ``>`` lines."""
+    kept = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if any(pattern.match(line.strip()) for pattern in _QUOTE_STARTS):
+            break
+        if line.lstrip().startswith(">"):
+            continue
+        kept.append(line)
+    return "\n".join(kept).strip()
+
+
+def _files(message) -> tuple[list, list[str]]:
+    """The attachments we take (by content), and the names of those we do not."""
+    taken, refused = [], []
+    # Inline parts too: some providers (Postmark's "ContentID": "") mark every attachment
+    # inline, and a photo pasted into the mail is as much the customer's evidence.
+    for part in [*message.attachments, *message.inlines]:
+        if not part.get_filename():
+            continue
+        upload = part.as_uploaded_file()
+        head = upload.read(16)
+        upload.seek(0)
+        if sniff(head):
+            taken.append(upload)
+        else:
+            refused.append(clean_name(upload.name or ""))
+    return taken, refused
+
+
+def email_receive(*, message, message_id: str | None) -> Case | None:
+    """Take one inbound email in. Returns the case it went to (None if it was seen before)."""
+    sender = message.from_email
+    if sender is None or not sender.addr_spec:
+        return None
+    text = message.text or strip_tags(message.html or "")
+    body = trim_quoted(text)[:4500]
+    files, refused = _files(message)
+    if refused:
+        body += "\n\n" + _("Attachments not taken (not a photo or PDF): %(names)s") % {
+            "names": ", ".join(refused)
+        }
+    subject = (message.subject or "").strip()
+    try:
+        with transaction.atomic():
+            case = _reply_to(subject=subject, email=sender.addr_spec)
+            if case is not None:
+                customer_actions.case_customer_message(case=case, body=body, files=files)
+            else:
+                customer = services.customer_get_or_create(
+                    name=sender.display_name or sender.addr_spec.split("@")[0],
+                    email=sender.addr_spec,
+                )
+                case = customer_actions.case_receive_from_customer(
+                    customer=customer,
+                    channel=Channel.EMAIL,
+                    category=Category.OTHER,
+                    description=(f"{subject}\n\n{body}" if subject else body)[:5000]
+                    or _("(The email had no text.)"),
+                    desired_outcome=_("Not said yet: ask the customer."),
+                    files=files,
+                ).case
+            if message_id:
+                InboundEmail.objects.create(message_id=message_id[:255], case=case)
+    except IntegrityError:
+        return None  # this message was taken in before
+    return case
+
+
+def _reply_to(*, subject: str, email: str) -> Case | None:
+    """The open case a reply belongs to: its reference in the subject, and sent by its
+    customer (anyone else naming a reference starts a case of their own)."""
+    match = REFERENCE.search(subject)
+    if match is None:
+        return None
+    try:
+        address = services.email_normalize(email)
+    except CaseError:
+        return None
+    return (
+        Case.objects.filter(reference=match.group(0), customer__email=address)
+        .exclude(step=Step.CLOSED)
+        .first()
+    )

@@ -1,0 +1,218 @@
+"""Email in, through a mail provider's inbound webhook (Postmark's JSON, as Postmark posts it,
+read by django-anymail): new mail becomes a case; a reply naming a case's reference, from its
+customer, becomes their message on it; quoted history is trimmed; attachments are kept; a
+webhook delivered twice adds nothing; without the webhook's password nothing is taken in."""
+
+import base64
+import json
+
+import pytest
+from django.conf import settings
+
+from complaints import services
+from complaints.models import Attachment, Case, CaseEvent, Channel, Step
+
+from ..factories import CustomerFactory, walk
+
+pytestmark = pytest.mark.django_db
+
+URL = "/anymail/postmark/inbound/"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def auth() -> dict:
+    secret = base64.b64encode(settings.ANYMAIL["WEBHOOK_SECRET"].encode()).decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {secret}"}
+
+
+def postmark(
+    *,
+    sender="li.na@example.com",
+    name="Li Na",
+    subject="Broken kettle",
+    text="The kettle I bought leaks.",
+    message_id="883953f4-6105-42a2-a16a-77a8eac79483",
+    attachments=(),
+) -> dict:
+    """An inbound message in Postmark's webhook format (postmarkapp.com/developer/webhooks/
+    inbound-webhook), trimmed to the fields that matter here."""
+    return {
+        "FromName": name,
+        "MessageStream": "inbound",
+        "From": sender,
+        "FromFull": {"Email": sender, "Name": name, "MailboxHash": ""},
+        "To": "complaints@heed.example",
+        "ToFull": [{"Email": "complaints@heed.example", "Name": "", "MailboxHash": ""}],
+        "Cc": "",
+        "CcFull": [],
+        "Bcc": "",
+        "BccFull": [],
+        "OriginalRecipient": "complaints@heed.example",
+        "Subject": subject,
+        "MessageID": message_id,
+        "ReplyTo": "",
+        "MailboxHash": "",
+        "Date": "Mon, 23 Nov 2026 09:30:00 +0800",
+        "TextBody": text,
+        "HtmlBody": "",
+        "StrippedTextReply": "",
+        "Tag": "",
+        "Headers": [
+            {"Name": "Return-Path", "Value": f"<{sender}>"},
+            {"Name": "X-Spam-Status", "Value": "No"},
+            {"Name": "Message-ID", "Value": f"<{message_id}@mail.example.com>"},
+        ],
+        "Attachments": list(attachments),
+    }
+
+
+def attachment(name: str, content: bytes, content_type: str) -> dict:
+    return {
+        "Name": name,
+        "Content": base64.b64encode(content).decode(),
+        "ContentType": content_type,
+        "ContentLength": len(content),
+        "ContentID": "",
+    }
+
+
+def post(client, payload: dict, **headers):
+    return client.post(URL, json.dumps(payload), content_type="application/json", **headers)
+
+
+def test_new_mail_becomes_a_case_waiting_to_be_taken(client):
+    response = post(client, postmark(), **auth())
+
+    assert response.status_code == 200
+    case = Case.objects.get()
+    assert (case.channel, case.step, case.owner, case.customer.email) == (
+        Channel.EMAIL,
+        Step.RECEIVE,
+        None,
+        "li.na@example.com",
+    )
+    assert case.customer.name == "Li Na"
+    assert "Broken kettle" in case.description
+    assert "The kettle I bought leaks." in case.description
+
+
+def test_a_reply_naming_the_reference_is_the_customers_message_on_that_case(client, agent):
+    customer = CustomerFactory(email="li.na@example.com")
+    case = services.case_receive(
+        by=agent,
+        customer=customer,
+        channel="phone",
+        category="product_quality",
+        description="Leaks.",
+        desired_outcome="A new one.",
+    ).case
+    reply = postmark(
+        subject=f"Re: We have received your complaint {case.reference}",
+        text=(
+            "It leaks again this morning.\n\n"
+            "On Mon, 23 Nov 2026 at 09:00, Heed <complaints@heed.example> wrote:\n"
+            "> Dear Li Na,\n> Thank you for telling us."
+        ),
+    )
+
+    post(client, reply, **auth())
+
+    assert Case.objects.count() == 1
+    message = case.events.get(kind=CaseEvent.Kind.CUSTOMER_MESSAGE)
+    assert message.note == "It leaks again this morning."
+    assert message.by_customer
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        "---- 原始邮件 ----\n发件人: Heed\n您好",
+        "在 2026年11月23日 09:00，Heed 写道：\n> 您好",  # noqa: RUF001 (as Chinese mail clients write it)
+        "-----Original Message-----\nFrom: Heed",
+        "> only quoted lines\n> here",
+    ],
+)
+def test_quoted_history_is_trimmed_in_the_clients_customers_use(client, agent, quoted):
+    case = services.case_receive(
+        by=agent,
+        customer=CustomerFactory(email="li.na@example.com"),
+        channel="email",
+        category="product_quality",
+        description="Leaks.",
+        desired_outcome="A new one.",
+    ).case
+
+    post(client, postmark(subject=f"Re: {case.reference}", text=f"New photo.\n{quoted}"), **auth())
+
+    assert case.events.get(kind=CaseEvent.Kind.CUSTOMER_MESSAGE).note == "New photo."
+
+
+def test_someone_else_naming_a_reference_starts_a_case_of_their_own(client, agent):
+    case = services.case_receive(
+        by=agent,
+        customer=CustomerFactory(email="li.na@example.com"),
+        channel="phone",
+        category="safety",
+        description="Sparks.",
+        desired_outcome="Refund.",
+    ).case
+
+    post(client, postmark(sender="stranger@example.com", subject=f"Re: {case.reference}"), **auth())
+
+    assert not case.events.filter(kind=CaseEvent.Kind.CUSTOMER_MESSAGE).exists()
+    assert Case.objects.filter(customer__email="stranger@example.com").count() == 1
+
+
+def test_a_reply_to_a_closed_case_starts_a_new_one(client, agent, after_sales, handler):
+    case = services.case_receive(
+        by=agent,
+        customer=CustomerFactory(email="li.na@example.com"),
+        channel="phone",
+        category="safety",
+        description="Sparks.",
+        desired_outcome="Refund.",
+    ).case
+    walk(case, to=Step.CLOSED, by=agent, department=after_sales, person=handler)
+
+    post(client, postmark(subject=f"Re: {case.reference}", text="It happened again."), **auth())
+
+    assert Case.objects.count() == 2
+
+
+def test_attachments_are_kept_and_those_we_do_not_take_are_named(client):
+    payload = postmark(
+        attachments=[
+            attachment("leak.png", PNG, "image/png"),
+            attachment("invoice.exe", b"MZ\x90\x00binary", "application/octet-stream"),
+        ]
+    )
+
+    post(client, payload, **auth())
+
+    case = Case.objects.get()
+    [kept] = Attachment.objects.filter(case=case)
+    assert (kept.name, kept.content_type) == ("leak.png", "image/png")
+    assert "invoice.exe" in case.description
+
+
+def test_the_same_message_delivered_twice_is_taken_in_once(client):
+    post(client, postmark(), **auth())
+    post(client, postmark(), **auth())
+
+    assert Case.objects.count() == 1
+
+
+def test_without_the_webhook_password_nothing_is_taken_in(client):
+    response = post(client, postmark())
+
+    assert response.status_code in (400, 401, 403)
+    assert not Case.objects.exists()
+
+
+def test_a_wrong_webhook_password_is_refused(client):
+    wrong = base64.b64encode(b"heed:guess").decode()
+
+    response = post(client, postmark(), HTTP_AUTHORIZATION=f"Basic {wrong}")
+
+    assert response.status_code in (400, 401, 403)
+    assert not Case.objects.exists()
