@@ -178,6 +178,8 @@ class TrackingEvent:
 
 def _event_text(event: CaseEvent) -> str:
     if event.kind == CaseEvent.Kind.RECEIVED:
+        if event.by_customer:
+            return str(_("You sent us your complaint."))
         return str(_("We received your complaint."))
     if event.kind == CaseEvent.Kind.REOPENED:
         return str(_("You were not satisfied, so we are looking at your complaint again."))

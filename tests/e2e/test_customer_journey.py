@@ -130,7 +130,7 @@ def test_customer_complains_online_follows_the_case_agrees_and_rates_it_closed(
     timeline = customer.get_by_test_id("tracking-timeline")
     events = timeline.locator("ol > li")  # not the files listed inside an event
     expect(events).to_have_count(1)
-    expect(events.first).to_contain_text("We received your complaint.")
+    expect(events.first).to_contain_text("You sent us your complaint.")
     expect(events.first.locator(".actor")).to_have_text("You")
     photo_link = timeline.locator(".attachments a", has_text="leaking-base.png")
     expect(photo_link).to_have_count(1)
