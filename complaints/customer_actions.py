@@ -108,7 +108,7 @@ def case_take(*, case: Case, by: User) -> CaseEvent:
 
 
 def _lock_for_customer(case: Case, step: str, refusal: str) -> Case:
-    locked = Case.objects.select_for_update().select_related("customer").get(pk=case.pk)
+    locked = Case.objects.select_for_update(of=("self",)).select_related("customer").get(pk=case.pk)
     if locked.step != step:
         raise TransitionRefused(refusal)
     return locked

@@ -79,10 +79,18 @@ def customer_find(*, phone: str = "", email: str = "") -> Customer | None:
 
 
 def customer_get_or_create(
-    *, name: str, phone: str = "", email: str = "", type: str | None = None
+    *,
+    name: str,
+    phone: str = "",
+    email: str = "",
+    type: str | None = None,
+    update_contact: bool = True,
 ) -> Customer:
     """An intake finds an existing customer by phone or email instead of adding a second one.
-    A contact detail the customer did not have yet is added to them."""
+    A contact detail the customer did not have yet is added to them, but only by staff: with
+    ``update_contact=False`` (the public form, email in: nobody checked who is writing) an
+    existing customer is never changed, or anyone could add their own address to someone
+    else's record and have that customer's tracking links sent to it."""
     phone, email = phone_normalize(phone), email_normalize(email)
     name = (name or "").strip()
     if not (phone or email):
@@ -105,6 +113,8 @@ def customer_get_or_create(
                     )
             except IntegrityError:
                 continue  # another intake created them just now: find them on the next pass
+        if not update_contact:
+            return customer
         changed = []
         if phone and not customer.phone and not Customer.objects.filter(phone=phone).exists():
             customer.phone = phone
@@ -300,7 +310,7 @@ def tracking_token_issue(*, case: Case) -> str:
 def _lock(case: Case, *, by: User, expected_version: int | None) -> Case:
     """The case row, locked until the transaction ends, after checking that nobody changed it
     since the caller read it and that the caller may change it."""
-    locked = Case.objects.select_for_update().select_related("customer").get(pk=case.pk)
+    locked = Case.objects.select_for_update(of=("self",)).select_related("customer").get(pk=case.pk)
     seen = case.version if expected_version is None else expected_version
     if locked.version != seen:
         raise CaseConflict()

@@ -31,6 +31,9 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # How long a tracking link keeps working after its case is closed.
 TRACKING_LINK_DAYS_AFTER_CLOSE = env.int("TRACKING_LINK_DAYS_AFTER_CLOSE", default=90)
+# How many proxies stand in front of the app and append to X-Forwarded-For (docker compose
+# behind one TLS proxy: 1). The customer pages' rate limits count the client they name.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 # Requests per minute one address may make to the customer's pages (tracking, lost link).
 CUSTOMER_RATE_LIMIT = env.int("CUSTOMER_RATE_LIMIT", default=30)
 # Lost-link requests per minute from one address (each may send an email).

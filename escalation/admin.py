@@ -130,3 +130,5 @@ class NotificationAdmin(ReadOnlyAdmin):
 @admin.register(ScheduledJob)
 class ScheduledJobAdmin(admin.ModelAdmin):
     list_display = ["name", "task", "every", "enabled", "updated_at"]
+    # The interval and the switch are the editors'; which task runs is the code's.
+    readonly_fields = ["name", "task", "updated_at"]

@@ -125,6 +125,13 @@ def approval_request(*, case: Case, by: User, note: str = "") -> Approval:
     return approval
 
 
+def withdraw_pending_approvals(*, case: Case) -> int:
+    """The case left Decide: a remedy still waiting for approval is no longer asked for."""
+    return case.approvals.filter(status=Approval.Status.PENDING).update(
+        status=Approval.Status.WITHDRAWN
+    )
+
+
 @transaction.atomic
 def approval_decide(*, approval: Approval, by: User, approve: bool, note: str = "") -> Approval:
     """Approve or decline a waiting remedy. Only someone whose own ceiling covers the value, of
@@ -133,6 +140,8 @@ def approval_decide(*, approval: Approval, by: User, approve: bool, note: str = 
     case = Case.objects.select_for_update().select_related("receiver").get(pk=locked.case_id)
     if locked.status != Approval.Status.PENDING:
         raise InvalidInput(_("This approval was already decided."))
+    if case.step != Step.DECIDE or case.reopen_count != locked.round:
+        raise TransitionRefused(_("The case has moved on since this approval was asked for."))
     if not can_act_for_tier(user=by, case=case, tier=locked.tier) or not _within(
         locked.value, ceilings().get(user_tier(by))
     ):

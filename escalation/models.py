@@ -104,6 +104,7 @@ class Policy(models.Model):
     renotify_every = models.DurationField(
         _("remind the tier every"),
         default=timedelta(hours=4),
+        validators=[MinValueValidator(timedelta(minutes=5))],
         help_text=_("Until someone of the tier acknowledges the escalation."),
     )
     pausable_milestones = models.JSONField(
@@ -153,6 +154,8 @@ class Policy(models.Model):
             errors["closed_within"] = _(
                 "The limits must be positive and in the order Decide ≤ Act ≤ closed."
             )
+        if self.renotify_every is not None and self.renotify_every < timedelta(minutes=5):
+            errors["renotify_every"] = _("Remind at most every five minutes.")
         if self.clock == self.Clock.WORKING and self.workday_starts >= self.workday_ends:
             errors["workday_ends"] = _("The working day must end after it starts.")
         if self.holiday_country not in holidays.list_supported_countries():
@@ -384,6 +387,8 @@ class Approval(models.Model):
         PENDING = "pending", _("Waiting")
         APPROVED = "approved", _("Approved")
         DECLINED = "declined", _("Declined")
+        # The case left Decide (or was reopened) before anyone decided.
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="approvals")
     round = models.PositiveSmallIntegerField(default=0)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -85,36 +86,43 @@ def notifications_deliver(
     *, ids: list[int] | None = None, now: datetime | None = None, batch_size: int = 100
 ) -> int:
     """Send the notifications that are due (or those of ``ids`` that are still unsent).
-    Returns how many were sent."""
+    Each is sent under its own row lock and marked sent in its own transaction, committed at
+    once: a worker killed mid-batch re-sends at most the one it was sending. Returns how many
+    were sent."""
     now = now or timezone.now()
+    due = Notification.objects.filter(next_attempt_at__isnull=False)
+    due = due.filter(pk__in=ids) if ids is not None else due.filter(next_attempt_at__lte=now)
     sent = 0
-    with transaction.atomic():
-        rows = (
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related(
-                "recipient",
-                "case__customer",
-                "case__owner",
-                "deadline",
-                "escalation__deadline",
-                "approval",
+    for pk in list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            row = (
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related(
+                    "recipient",
+                    "case__customer",
+                    "case__owner",
+                    "deadline",
+                    "escalation__deadline",
+                    "approval__requested_by",
+                    "approval__decided_by",
+                )
+                .filter(pk=pk, next_attempt_at__isnull=False)
+                .first()
             )
-            .filter(next_attempt_at__isnull=False)
-            .order_by("next_attempt_at")
-        )
-        rows = rows.filter(pk__in=ids) if ids is not None else rows.filter(next_attempt_at__lte=now)
-        for row in rows[:batch_size]:
+            if row is None:
+                continue  # another sender has it, or has sent it
+            row.attempts += 1
             try:
                 _message(row).send()
+            except SoftTimeLimitExceeded:
+                raise
             except Exception as exc:  # the mail server refused or is down: try again later
-                row.attempts += 1
                 row.last_error = str(exc)[:500]
                 row.next_attempt_at = (
                     now + _backoff(row.attempts) if row.attempts < MAX_ATTEMPTS else None
                 )
                 log.warning("Notification %s not sent (attempt %s): %s", row.pk, row.attempts, exc)
             else:
-                row.attempts += 1
                 row.sent_at = now
                 row.next_attempt_at = None
                 sent += 1

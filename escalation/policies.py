@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
 from .defaults import defaults_seed
@@ -26,5 +27,10 @@ def policy_for(*, urgency: str, category: str) -> Policy:
     default = Policy.objects.filter(is_default=True).first()
     if default is None:
         defaults_seed(policy_model=Policy, limit_model=AuthorityLimit, job_model=ScheduledJob)
+        if not Policy.objects.filter(is_default=True).exists():
+            # The seeded default's name is taken by a policy that is no longer the default.
+            raise ImproperlyConfigured(
+                "No default time-limit policy: mark one as the default in the admin."
+            )
         return policy_for(urgency=urgency, category=category)
     return default

@@ -12,7 +12,7 @@ from complaints.models import Step, Tier
 from complaints.services import case_record
 
 from . import deadlines
-from .approvals import authority_objections
+from .approvals import authority_objections, withdraw_pending_approvals
 from .models import Escalation, Milestone, Notification, Pause
 from .notifications import notify
 from .selectors import case_escalation_panel
@@ -43,6 +43,9 @@ def _authority(sender, case, move, by, **kwargs):
 def _step_changed(sender, case, event, move, **kwargs):
     now = event.at
     deadlines.deadlines_meet(case=case, at=now)
+    if move.source == Step.DECIDE or move.kind == "reopen":
+        # A remedy still waiting for approval is moot once the case has left Decide.
+        withdraw_pending_approvals(case=case)
     if move.kind == "reopen":
         # The customer is not satisfied: a new round with new deadlines, one tier up. A stopped
         # clock restarts first (its credit belongs to the old round), and the old round's

@@ -148,7 +148,8 @@ def escalations_reassign(
     """Hand the escalated cases to a person and/or department with an instruction, and
     acknowledge the escalations. All or nothing: one refusal refuses the lot."""
     done = 0
-    for escalation in escalations:
+    # In one order (by id) whoever reassigns what: two managers never wait on each other.
+    for escalation in sorted(escalations, key=lambda e: e.pk):
         locked = _lock_escalation(escalation, by=by)
         case = _lock_case(locked.case)
         if case.step == Step.CLOSED:

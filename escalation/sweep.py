@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -218,6 +219,8 @@ def sweep(
                 try:
                     with transaction.atomic():
                         planned = _handle(deadline, case, now)
+                except SoftTimeLimitExceeded:
+                    raise
                 except Exception:
                     log.exception("Sweep: deadline %s of case %s failed", deadline.pk, case.pk)
                     failed.add(deadline.case_id)
@@ -238,7 +241,18 @@ def sweep(
                 .order_by("next_notify_at", "pk")[:batch_size]
             )
             for escalation in batch:
-                if planned := _remind(escalation, now):
+                try:
+                    with transaction.atomic():
+                        planned = _remind(escalation, now)
+                except SoftTimeLimitExceeded:
+                    raise
+                except Exception:
+                    log.exception("Sweep: reminder of escalation %s failed", escalation.pk)
+                    Escalation.objects.filter(pk=escalation.pk).update(
+                        next_notify_at=now + RETRY_FAILED
+                    )
+                    continue
+                if planned:
                     result.actions.append(planned)
         if len(batch) < batch_size:
             break

@@ -7,6 +7,7 @@ are named in the message, not silently dropped). Each provider message id is tak
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.db import IntegrityError, transaction
@@ -19,6 +20,8 @@ from complaints.errors import CaseError
 from complaints.models import Case, Category, Channel, Step
 
 from .models import InboundEmail
+
+log = logging.getLogger(__name__)
 
 REFERENCE = re.compile(r"\bC\d{6}-\d{5}\b")
 # Where a reply's quoted history starts, in the clients our customers use.
@@ -58,22 +61,40 @@ def _files(message) -> tuple[list, list[str]]:
         if sniff(head):
             taken.append(upload)
         else:
-            refused.append(clean_name(upload.name or ""))
+            refused.append(clean_name(upload.name or "") + " " + _("(not a photo or PDF)"))
     return taken, refused
 
 
 def email_receive(*, message, message_id: str | None) -> Case | None:
-    """Take one inbound email in. Returns the case it went to (None if it was seen before)."""
+    """Take one inbound email in. Returns the case it went to (None if it was seen before, or
+    could not be taken in at all: then it is logged, and the provider is not asked to retry a
+    message that will never fit)."""
     sender = message.from_email
     if sender is None or not sender.addr_spec:
         return None
+    if message_id and InboundEmail.objects.filter(message_id=message_id[:255]).exists():
+        return None  # a provider's retry of a message taken in before
     text = message.text or strip_tags(message.html or "")
-    body = trim_quoted(text)[:4500]
+    body = trim_quoted(text)[:4000]
     files, refused = _files(message)
+    try:
+        return _take_in(message, sender, body, files, refused, message_id)
+    except CaseError as exc:
+        if not files:
+            log.warning("Inbound email %s not taken in: %s", message_id, exc.messages)
+            return None
+        # Too many or too big: take the mail in without its files, and say which.
+        refused += [clean_name(upload.name or "") for upload in files]
+        try:
+            return _take_in(message, sender, body, [], refused, message_id)
+        except CaseError as again:
+            log.warning("Inbound email %s not taken in: %s", message_id, again.messages)
+            return None
+
+
+def _take_in(message, sender, body, files, refused, message_id) -> Case | None:
     if refused:
-        body += "\n\n" + _("Attachments not taken (not a photo or PDF): %(names)s") % {
-            "names": ", ".join(refused)
-        }
+        body += "\n\n" + _("Attachments not taken: %(names)s") % {"names": ", ".join(refused)}
     subject = (message.subject or "").strip()
     try:
         with transaction.atomic():
@@ -84,6 +105,7 @@ def email_receive(*, message, message_id: str | None) -> Case | None:
                 customer = services.customer_get_or_create(
                     name=sender.display_name or sender.addr_spec.split("@")[0],
                     email=sender.addr_spec,
+                    update_contact=False,
                 )
                 case = customer_actions.case_receive_from_customer(
                     customer=customer,
@@ -97,7 +119,7 @@ def email_receive(*, message, message_id: str | None) -> Case | None:
             if message_id:
                 InboundEmail.objects.create(message_id=message_id[:255], case=case)
     except IntegrityError:
-        return None  # this message was taken in before
+        return None  # taken in just now by a concurrent delivery of the same message
     return case
 
 

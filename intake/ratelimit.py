@@ -4,6 +4,7 @@ script guessing tokens or flooding a form."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 from django.conf import settings
@@ -14,9 +15,24 @@ WINDOW_SECONDS = 60
 
 
 def client_address(request: HttpRequest) -> str:
-    # Behind the TLS proxy REMOTE_ADDR is the proxy's; the proxy must set it from the client
-    # (gunicorn's --forwarded-allow-ips / the proxy's real-IP module).
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The address to count a request against. Behind ``TRUSTED_PROXY_HOPS`` proxies (the TLS
+    proxy in front of gunicorn: 1) REMOTE_ADDR is the proxy's, so the client is the entry that
+    many hops from the end of X-Forwarded-For (entries further left are the client's own say,
+    and not believed). IPv6 addresses count by their /64, which one subscriber usually has."""
+    address = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_HOPS
+    if hops:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= hops:
+            address = forwarded[-hops]
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def over_limit(request: HttpRequest, scope: str, *, limit: int | None = None) -> bool:

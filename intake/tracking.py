@@ -204,6 +204,7 @@ def tracking_view(*, case: Case) -> dict:
     never staff details beyond a first name and role, never another case."""
     order = list(Step.values)
     current = order.index(case.step)
+    now = timezone.now()
     events = (
         case.events.filter(customer_visible=True)
         .select_related("actor")
@@ -235,7 +236,8 @@ def tracking_view(*, case: Case) -> dict:
         ],
         "step_label": label,
         "step_meaning": meaning,
-        "promised": case.due_at if case.is_open else None,
+        # A date already passed is no promise: the page then says only what is happening.
+        "promised": case.due_at if case.is_open and case.due_at and case.due_at > now else None,
         "decision": [str(Remedy(r).label) for r in case.remedy_types if r in Remedy.values]
         if decided
         else [],

@@ -385,7 +385,10 @@ def complain(request: HttpRequest) -> HttpResponse:
         try:
             with transaction.atomic():
                 customer = services.customer_get_or_create(
-                    name=data["name"], phone=data["phone"], email=data["email"]
+                    name=data["name"],
+                    phone=data["phone"],
+                    email=data["email"],
+                    update_contact=False,
                 )
                 received = customer_actions.case_receive_from_customer(
                     customer=customer,
@@ -406,9 +409,12 @@ def complain(request: HttpRequest) -> HttpResponse:
         else:
             # Redirect after the POST, so that reloading the thank-you page sends nothing again.
             # The link is shown once, from the session; this browser follows the case at once.
+            typed = data["email"] and services.email_normalize(data["email"])
             request.session[THANKS_SESSION_KEY] = {
                 "reference": received.case.reference,
                 "link": tracking_url(received.tracking_token),
+                # Only if the address typed is the one the acknowledgement goes to.
+                "emailed": bool(typed) and typed == received.case.customer.email,
             }
             response = redirect_303("complain_thanks")
             _set_tracking_cookie(request, response, received.tracking_token)
@@ -434,5 +440,10 @@ def complain_thanks(request: HttpRequest) -> HttpResponse:
     if sent:
         case = Case.objects.select_related("customer").filter(reference=sent["reference"]).first()
         if case is not None:
-            context = {"case": case, "link": sent["link"], **acknowledgement_context(case=case)}
+            context = {
+                "case": case,
+                "link": sent["link"],
+                "emailed": sent.get("emailed", False),
+                **acknowledgement_context(case=case),
+            }
     return _no_referrer(_customer_page(render(request, "intake/complain_thanks.html", context)))

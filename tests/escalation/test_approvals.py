@@ -545,3 +545,20 @@ def test_approving_is_not_found_for_a_user_without_a_role(client, handler, outsi
     assert client.post(decide_url(approval), {"decision": "approve"}).status_code == 404
     approval.refresh_from_db()
     assert approval.status == Approval.Status.PENDING
+
+
+def test_a_waiting_approval_is_withdrawn_when_the_case_leaves_decide(
+    handler, department_head, remedy_case
+):
+    case = remedy_case("1500")
+    approval = approval_request(case=case, by=handler)
+    case_update(case=case, by=handler, data={"remedy_value": Decimal("300")})
+
+    move_to_act(case, handler)
+
+    approval.refresh_from_db()
+    assert approval.status == Approval.Status.WITHDRAWN
+    with pytest.raises((InvalidInput, TransitionRefused)):
+        approval_decide(approval=approval, by=department_head, approve=True)
+    case.refresh_from_db()
+    assert case.remedy_approved_by is None

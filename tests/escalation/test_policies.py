@@ -221,3 +221,12 @@ def test_a_policy_needs_a_holiday_calendar_the_library_knows():
         policy.full_clean()
 
     assert "holiday_country" in refused.value.message_dict
+
+
+def test_a_policy_may_not_remind_more_often_than_every_five_minutes():
+    policy = Policy(name="Pester", category="safety", renotify_every=timedelta(seconds=0))
+
+    with pytest.raises(ValidationError) as refused:
+        policy.full_clean()
+
+    assert "renotify_every" in refused.value.message_dict

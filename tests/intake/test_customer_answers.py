@@ -244,3 +244,17 @@ def test_the_download_needs_the_tracking_cookie(client, tracked):
     client.cookies.clear()
 
     assert client.get("/t/download/").status_code == 404
+
+
+def test_a_promised_date_already_passed_is_not_shown(client, tracked):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    tracked.__class__.objects.filter(pk=tracked.pk).update(
+        due_at=timezone.now() - timedelta(hours=1)
+    )
+
+    page = client.get("/t/").content.decode()
+
+    assert 'data-testid="tracking-promised"' not in page

@@ -216,3 +216,17 @@ def test_a_wrong_webhook_password_is_refused(client):
 
     assert response.status_code in (400, 401, 403)
     assert not Case.objects.exists()
+
+
+def test_mail_with_too_many_files_is_taken_in_without_them_and_says_so(client, settings):
+    settings.ATTACHMENTS_PER_CASE = 1
+    payload = postmark(
+        attachments=[attachment(f"photo{i}.png", PNG, "image/png") for i in range(2)]
+    )
+
+    response = post(client, payload, **auth())
+
+    assert response.status_code == 200
+    case = Case.objects.get()
+    assert not Attachment.objects.exists()
+    assert "photo0.png" in case.description and "photo1.png" in case.description

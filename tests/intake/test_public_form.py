@@ -200,3 +200,20 @@ def test_once_taken_the_agent_works_it_like_their_own(agent, after_sales, handle
 
     waiting.refresh_from_db()
     assert waiting.step == Step.DECIDE
+
+
+def test_the_form_never_changes_an_existing_customers_contact_details(client):
+    """Anyone could otherwise add their own address to someone else's record (matched by a
+    phone number) and have that customer's tracking links sent to it."""
+    from complaints.models import Customer
+
+    victim = Customer.objects.create(name="Li Na", phone="+8613800138000")
+
+    response = client.post(
+        "/complain/", complaint(email="attacker@example.com"), follow=True
+    ).content.decode()
+
+    victim.refresh_from_db()
+    assert victim.email == ""
+    assert Case.objects.get().customer == victim
+    assert "We have also emailed you the link." not in response
