@@ -72,10 +72,16 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
     can_work = case_can_work(user=request.user, case=case)
     order = lifecycle.ORDER
     current = order.index(case.step)
+    now = timezone.now()
     return {
         "case": case,
-        "now": timezone.now(),
+        "now": now,
         "can_work": can_work,
+        # A case no one owns yet (the public form, email in) is there to be taken.
+        "can_take": case.owner_id is None
+        and case.is_open
+        and request.user.has_perm("complaints.add_case"),
+        "is_overdue": bool(case.is_open and case.due_at and case.due_at < now),
         "steps": [
             {
                 "code": code,

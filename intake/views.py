@@ -34,6 +34,18 @@ from .forms import (
 from .links import tracking_url
 
 
+def _show_refusal(form, exc: CaseError, rename: dict[str, str] | None = None) -> None:
+    """A service's refusal on the form: each field's reasons on that field (or the form, when
+    the form has no such field), and the general reasons when no field is named."""
+    for name, errors in exc.fields.items():
+        target = (rename or {}).get(name, name)
+        for error in errors:
+            form.add_error(target if target in form.fields else None, error)
+    if not exc.fields:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
 @login_required
 @permission_required("complaints.add_case", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -55,12 +67,7 @@ def new_case(request: HttpRequest) -> HttpResponse:
                     **{name: data[name] for name in IntakeForm.Meta.fields},
                 )
         except CaseError as exc:
-            for name, errors in exc.fields.items():
-                target = "customer_name" if name == "name" else name
-                for error in errors:
-                    form.add_error(target if target in form.fields else None, error)
-            for message in exc.messages if not exc.fields else []:
-                form.add_error(None, message)
+            _show_refusal(form, exc, rename={"name": "customer_name"})
         else:
             case = received.case
             # Shown once on the case page: only the token's digest is kept.
@@ -176,12 +183,14 @@ def _tracked_case(request: HttpRequest):
     return tracking.case_for_cookie(request.COOKIES.get(tracking.COOKIE_NAME))
 
 
-def _tracking_render(request: HttpRequest, case, form: CustomerMessageForm, status: int = 200):
+def _tracking_render(request: HttpRequest, case, status: int = 200, **forms) -> HttpResponse:
+    """The tracking page, with fresh forms except those given (a refused one, with why)."""
     context = {
         **tracking.tracking_view(case=case),
-        "message_form": form,
+        "message_form": CustomerMessageForm(),
         "answer_form": CustomerAnswerForm(),
         "follow_up_form": CustomerFollowUpForm(),
+        **forms,
     }
     return _customer_page(render(request, "intake/tracking.html", context, status=status))
 
@@ -193,7 +202,7 @@ def tracking_page(request: HttpRequest) -> HttpResponse:
     case = _tracked_case(request)
     if case is None:
         return _not_found(request)
-    return _tracking_render(request, case, CustomerMessageForm())
+    return _tracking_render(request, case)
 
 
 @require_POST
@@ -211,18 +220,13 @@ def tracking_message(request: HttpRequest) -> HttpResponse:
                 case=case, body=form.cleaned_data["body"], files=form.cleaned_data["files"]
             )
         except CaseError as exc:
-            for name, errors in exc.fields.items():
-                for message in errors:
-                    form.add_error(name if name in form.fields else None, message)
-            if not exc.fields:
-                for message in exc.messages:
-                    form.add_error(None, message)
+            _show_refusal(form, exc)
         else:
             messages.success(request, _("Thank you: your message is on your complaint."))
             response = redirect("tracking:page")
             response.status_code = 303
             return _customer_page(response)
-    return _tracking_render(request, case, form, status=400)
+    return _tracking_render(request, case, status=400, message_form=form)
 
 
 # ---------------------------------------------------------------- the agent's side of the link
@@ -282,25 +286,14 @@ def _customer_step_action(request: HttpRequest, form_class, act, done: str) -> H
         try:
             act(case, form.cleaned_data)
         except CaseError as exc:
-            for name, errors in exc.fields.items():
-                for error in errors:
-                    form.add_error(name if name in form.fields else None, error)
-            if not exc.fields:
-                for message in exc.messages:
-                    form.add_error(None, message)
+            _show_refusal(form, exc)
         else:
             messages.success(request, done)
             response = redirect("tracking:page")
             response.status_code = 303
             return _customer_page(response)
-    context = {
-        **tracking.tracking_view(case=case),
-        "message_form": CustomerMessageForm(),
-        "answer_form": CustomerAnswerForm(),
-        "follow_up_form": CustomerFollowUpForm(),
-    }
-    context["answer_form" if form_class is CustomerAnswerForm else "follow_up_form"] = form
-    return _customer_page(render(request, "intake/tracking.html", context, status=400))
+    refused = "answer_form" if form_class is CustomerAnswerForm else "follow_up_form"
+    return _tracking_render(request, case, status=400, **{refused: form})
 
 
 @require_POST
@@ -400,12 +393,7 @@ def complain(request: HttpRequest) -> HttpResponse:
                     files=data["files"],
                 )
         except CaseError as exc:
-            for name, errors in exc.fields.items():
-                target = {"body": None, "customer": None}.get(name, name)
-                for error in errors:
-                    form.add_error(target if target in form.fields else None, error)
-            for message in exc.messages if not exc.fields else []:
-                form.add_error(None, message)
+            _show_refusal(form, exc)
         else:
             # Redirect after the POST, so that reloading the thank-you page sends nothing again.
             # The link is shown once, from the session; this browser follows the case at once.
