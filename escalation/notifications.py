@@ -82,20 +82,25 @@ def _message(row: Notification) -> EmailMessage:
     return EmailMessage(subject=" ".join(subject.split()), body=body, to=[row.recipient.email])
 
 
+# Sent in small transactions: a worker killed mid-way re-sends at most this many, and the
+# sweep does not wait for a commit after every single email.
+CHUNK = 10
+
+
 def notifications_deliver(
     *, ids: list[int] | None = None, now: datetime | None = None, batch_size: int = 100
 ) -> int:
-    """Send the notifications that are due (or those of ``ids`` that are still unsent).
-    Each is sent under its own row lock and marked sent in its own transaction, committed at
-    once: a worker killed mid-batch re-sends at most the one it was sending. Returns how many
-    were sent."""
+    """Send the notifications that are due (or those of ``ids`` that are still unsent), each
+    under its row lock, marked sent in a transaction committed every ``CHUNK`` rows. Returns
+    how many were sent."""
     now = now or timezone.now()
     due = Notification.objects.filter(next_attempt_at__isnull=False)
     due = due.filter(pk__in=ids) if ids is not None else due.filter(next_attempt_at__lte=now)
+    pks = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:batch_size])
     sent = 0
-    for pk in list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:batch_size]):
+    for start in range(0, len(pks), CHUNK):
         with transaction.atomic():
-            row = (
+            rows = (
                 Notification.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related(
                     "recipient",
@@ -106,25 +111,27 @@ def notifications_deliver(
                     "approval__requested_by",
                     "approval__decided_by",
                 )
-                .filter(pk=pk, next_attempt_at__isnull=False)
-                .first()
+                # Still unsent: another sender may have taken some since the ids were read.
+                .filter(pk__in=pks[start : start + CHUNK], next_attempt_at__isnull=False)
+                .order_by("pk")
             )
-            if row is None:
-                continue  # another sender has it, or has sent it
-            row.attempts += 1
-            try:
-                _message(row).send()
-            except SoftTimeLimitExceeded:
-                raise
-            except Exception as exc:  # the mail server refused or is down: try again later
-                row.last_error = str(exc)[:500]
-                row.next_attempt_at = (
-                    now + _backoff(row.attempts) if row.attempts < MAX_ATTEMPTS else None
-                )
-                log.warning("Notification %s not sent (attempt %s): %s", row.pk, row.attempts, exc)
-            else:
-                row.sent_at = now
-                row.next_attempt_at = None
-                sent += 1
-            row.save(update_fields=["attempts", "last_error", "next_attempt_at", "sent_at"])
+            for row in rows:
+                row.attempts += 1
+                try:
+                    _message(row).send()
+                except SoftTimeLimitExceeded:
+                    raise
+                except Exception as exc:  # the mail server refused or is down: try later
+                    row.last_error = str(exc)[:500]
+                    row.next_attempt_at = (
+                        now + _backoff(row.attempts) if row.attempts < MAX_ATTEMPTS else None
+                    )
+                    log.warning(
+                        "Notification %s not sent (attempt %s): %s", row.pk, row.attempts, exc
+                    )
+                else:
+                    row.sent_at = now
+                    row.next_attempt_at = None
+                    sent += 1
+                row.save(update_fields=["attempts", "last_error", "next_attempt_at", "sent_at"])
     return sent
