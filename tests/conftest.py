@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from complaints.roles import Role
 
 from .factories import DepartmentFactory, receive_case, roles_restore, staff
+from .outages import broker_unreachable
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +46,13 @@ def _seeded_data_restored(request, django_db_blocker):
                 )
                 editors_grant(group_model=Group, permission_model=Permission)
     yield
+
+
+@pytest.fixture
+def broker_down():
+    """The Celery broker is down for this test (tests/outages.py)."""
+    with broker_unreachable():
+        yield
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ is a real Redis URL nothing listens on."""
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -17,12 +16,13 @@ from django.core import mail
 from django.test import override_settings
 
 from complaints.models import Tier
-from config.celery import app
 from escalation.models import Escalation, Notification
 from escalation.notifications import MAX_ATTEMPTS, notifications_deliver
 from escalation.services import case_escalate_manually
 from escalation.sweep import sweep
 from escalation.tasks import deliver_notifications
+
+from ..outages import refusing_mailers
 
 pytestmark = pytest.mark.django_db
 
@@ -31,41 +31,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def recipients() -> list[str]:
     return sorted(address for message in mail.outbox for address in message.to)
-
-
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def refusing_mailers() -> dict:
-    """MAILERS whose default mailer is SMTP to a local port that refuses connections."""
-    return {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": closed_port(), "timeout": 2},
-        }
-    }
-
-
-def _forget_broker_connections() -> None:
-    # Celery makes its connection pool once, for the broker configured at the first publish.
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def broker_down():
-    """Celery publishes to a Redis URL nothing listens on; its publish retry policy
-    (CELERY_TASK_PUBLISH_RETRY_POLICY) gives up within about a second."""
-    saved = {name: app.conf[name] for name in ("broker_url", "broker_connection_timeout")}
-    app.conf.update(broker_url="redis://127.0.0.1:1/0", broker_connection_timeout=1)
-    _forget_broker_connections()
-    yield
-    app.conf.update(saved)
-    _forget_broker_connections()
 
 
 # ---------------------------------------------------------------- who and what

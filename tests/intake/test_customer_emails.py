@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -27,12 +26,12 @@ from django.utils import formats, timezone, translation
 
 from complaints import customer_actions, services
 from complaints.models import Case, Step, TrackingToken, tracking_digest
-from config.celery import app
 from escalation.models import Deadline, Milestone
 from intake.emails import ACKNOWLEDGEMENT, LOST_LINK, tracking_link_email_send
 from intake.tasks import send_tracking_link
 
 from ..factories import CustomerFactory, active_digests, walk
+from ..outages import refusing_mailers
 
 pytestmark = pytest.mark.django_db
 
@@ -111,29 +110,6 @@ def page_body(response) -> str:
     return re.sub(r'(name="next" type="hidden" value=")[^"]*', r"\1-", body)
 
 
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def refusing_mailers() -> dict:
-    """MAILERS whose default mailer is SMTP to a local port that refuses connections."""
-    return {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": closed_port(), "timeout": 2},
-        }
-    }
-
-
-def _forget_broker_connections() -> None:
-    # Celery makes its connection pool once, for the broker configured at the first publish.
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 # ---------------------------------------------------------------- fixtures
 
 
@@ -163,18 +139,6 @@ def worker(queued):
             assert result.successful(), result.traceback
 
     return run
-
-
-@pytest.fixture
-def broker_down():
-    """Celery publishes to a Redis URL nothing listens on; its publish retry policy
-    (CELERY_TASK_PUBLISH_RETRY_POLICY) gives up within about a second."""
-    saved = {name: app.conf[name] for name in ("broker_url", "broker_connection_timeout")}
-    app.conf.update(broker_url="redis://127.0.0.1:1/0", broker_connection_timeout=1)
-    _forget_broker_connections()
-    yield
-    app.conf.update(saved)
-    _forget_broker_connections()
 
 
 @pytest.fixture
