@@ -138,3 +138,22 @@ def active_digests(case: Case) -> set[str]:
     return set(
         case.tracking_tokens.filter(revoked_at__isnull=True).values_list("digest", flat=True)
     )
+
+
+def intake_form(**overrides) -> dict:
+    """What an agent types into the New complaint screen."""
+    return {
+        "phone": "138 0013 8000",
+        "email": "",
+        "customer_name": "Li Na",
+        "customer_type": "",
+        "channel": "phone",
+        "category": "product_quality",
+        "urgency": "yellow",
+        "product": "Washing machine W-200",
+        "order_number": "SO-881",
+        "quantity": "1",
+        "description": "The drum bangs on spin.",
+        "desired_outcome": "A repair this week.",
+        **overrides,
+    }

@@ -30,7 +30,7 @@ from escalation.models import Deadline, Milestone
 from intake.emails import ACKNOWLEDGEMENT, LOST_LINK, tracking_link_email_send
 from intake.tasks import send_tracking_link
 
-from ..factories import CustomerFactory, active_digests, walk
+from ..factories import CustomerFactory, active_digests, intake_form, walk
 from ..outages import refusing_mailers
 
 pytestmark = pytest.mark.django_db
@@ -319,32 +319,13 @@ def test_sending_to_a_customer_without_an_email_address_sends_nothing_and_makes_
 # ---------------------------------------------------------------- a case logged on the screen
 
 
-def complaint(**overrides) -> dict:
-    """What an agent types into the New complaint screen."""
-    return {
-        "phone": "138 0013 8000",
-        "email": "",
-        "customer_name": "Li Na",
-        "customer_type": "",
-        "channel": "phone",
-        "category": "product_quality",
-        "urgency": "yellow",
-        "product": "Washing machine W-200",
-        "order_number": "SO-881",
-        "quantity": "1",
-        "description": "The drum bangs on spin.",
-        "desired_outcome": "A repair this week.",
-        **overrides,
-    }
-
-
 def test_a_case_logged_on_the_new_complaint_screen_is_acknowledged(
     client, agent, queued, worker, django_capture_on_commit_callbacks
 ):
     client.force_login(agent)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/intake/new/", complaint(email="Li.Na@Example.com"))
+        response = client.post("/intake/new/", intake_form(email="Li.Na@Example.com"))
     assert response.status_code == 302
     case = Case.objects.get()
     # In the language of the request that logged the case (the test client: English).
@@ -362,7 +343,7 @@ def test_a_case_logged_on_the_screen_with_only_a_phone_gets_no_email(
     client.force_login(agent)
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/intake/new/", complaint(email=""))
+        client.post("/intake/new/", intake_form(email=""))
 
     assert Case.objects.count() == 1
     assert queued == []

@@ -10,29 +10,10 @@ from django.urls import reverse
 
 from complaints.models import Case, CaseEvent, Customer, Step, tracking_digest
 
-from ..factories import CustomerFactory, active_digests, receive_case
+from ..factories import CustomerFactory, active_digests, intake_form, receive_case
 
 NEW = "/intake/new/"
 LOOKUP = "/intake/customer-lookup/"
-
-
-def complaint(**overrides) -> dict:
-    """What an agent types into the New complaint screen."""
-    return {
-        "phone": "138 0013 8000",
-        "email": "",
-        "customer_name": "Li Na",
-        "customer_type": "",
-        "channel": "phone",
-        "category": "product_quality",
-        "urgency": "yellow",
-        "product": "Washing machine W-200",
-        "order_number": "SO-881",
-        "quantity": "1",
-        "description": "The drum bangs on spin.",
-        "desired_outcome": "A repair this week.",
-        **overrides,
-    }
 
 
 def text(response) -> str:
@@ -70,13 +51,13 @@ def test_role_without_intake_may_not_open_the_screen(client, handler):
 
 def test_role_without_intake_may_not_log_a_complaint(client, handler):
     client.force_login(handler)
-    assert client.post(NEW, complaint()).status_code == 403
+    assert client.post(NEW, intake_form()).status_code == 403
     assert nothing_saved()
 
 
 def test_user_without_a_role_may_not_log_a_complaint(client, outsider):
     client.force_login(outsider)
-    assert client.post(NEW, complaint()).status_code == 403
+    assert client.post(NEW, intake_form()).status_code == 403
     assert nothing_saved()
 
 
@@ -100,7 +81,7 @@ def test_new_complaint_screen_refuses_other_methods(as_agent):
 
 
 def test_valid_complaint_creates_customer_case_and_received_event(as_agent, agent):
-    as_agent.post(NEW, complaint())
+    as_agent.post(NEW, intake_form())
     case = Case.objects.get()
     assert case.customer.name == "Li Na"
     assert case.customer.phone == "+8613800138000"
@@ -115,14 +96,14 @@ def test_valid_complaint_creates_customer_case_and_received_event(as_agent, agen
 
 
 def test_valid_complaint_opens_the_case_page(as_agent):
-    response = as_agent.post(NEW, complaint())
+    response = as_agent.post(NEW, intake_form())
     case = Case.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("complaints:case_detail", args=[case.reference])
 
 
 def test_case_page_after_intake_shows_the_reference(as_agent):
-    response = as_agent.post(NEW, complaint(), follow=True)
+    response = as_agent.post(NEW, intake_form(), follow=True)
     case = Case.objects.get()
     assert re.fullmatch(r"C\d{6}-\d{5}", case.reference)
     assert f'<h1 data-testid="case-reference">{case.reference}</h1>' in text(response)
@@ -130,7 +111,7 @@ def test_case_page_after_intake_shows_the_reference(as_agent):
 
 
 def test_case_page_after_intake_shows_the_tracking_link_of_this_case(as_agent):
-    response = as_agent.post(NEW, complaint(), follow=True)
+    response = as_agent.post(NEW, intake_form(), follow=True)
     link = re.search(
         r'data-testid="tracking-link">.*?value="([^"]+)"', text(response), re.DOTALL
     ).group(1)
@@ -140,7 +121,7 @@ def test_case_page_after_intake_shows_the_tracking_link_of_this_case(as_agent):
 
 
 def test_tracking_link_is_shown_only_once(as_agent):
-    as_agent.post(NEW, complaint(), follow=True)
+    as_agent.post(NEW, intake_form(), follow=True)
     case = Case.objects.get()
     again = as_agent.get(reverse("complaints:case_detail", args=[case.reference]))
     assert again.status_code == 200
@@ -149,7 +130,7 @@ def test_tracking_link_is_shown_only_once(as_agent):
 
 
 def test_complaint_by_email_only_is_accepted(as_agent):
-    as_agent.post(NEW, complaint(phone="", email="Li.Na@Example.com"))
+    as_agent.post(NEW, intake_form(phone="", email="Li.Na@Example.com"))
     assert Case.objects.get().customer.email == "li.na@example.com"
 
 
@@ -158,25 +139,25 @@ def test_complaint_by_email_only_is_accepted(as_agent):
 
 def test_existing_customer_is_found_by_phone_in_another_format(as_agent):
     existing = CustomerFactory(name="Li Na", phone="+8613800138000", email="")
-    as_agent.post(NEW, complaint(phone="+86 138-0013-8000", customer_name="Mrs Li"))
+    as_agent.post(NEW, intake_form(phone="+86 138-0013-8000", customer_name="Mrs Li"))
     assert Customer.objects.get() == existing
     assert Case.objects.get().customer == existing
 
 
 def test_existing_customer_keeps_their_name(as_agent):
     CustomerFactory(name="Li Na", phone="+8613800138000")
-    as_agent.post(NEW, complaint(customer_name="Mrs Li"))
+    as_agent.post(NEW, intake_form(customer_name="Mrs Li"))
     assert Customer.objects.get().name == "Li Na"
 
 
 def test_existing_customer_keeps_their_type_unless_the_agent_changes_it(as_agent):
     CustomerFactory(phone="+8613800138000", type=Customer.Type.VIP)
-    as_agent.post(NEW, complaint())
+    as_agent.post(NEW, intake_form())
     assert Customer.objects.get().type == Customer.Type.VIP
 
 
 def test_new_customer_without_a_type_starts_as_new(as_agent):
-    as_agent.post(NEW, complaint())
+    as_agent.post(NEW, intake_form())
     assert Customer.objects.get().type == Customer.Type.NEW
 
 
@@ -184,7 +165,7 @@ def test_customer_of_an_earlier_case_is_found_by_email(as_agent, agent):
     earlier = receive_case(
         by=agent, customer=CustomerFactory(phone="+8613912345678", email="li.na@example.com")
     )
-    as_agent.post(NEW, complaint(phone="", email="LI.NA@example.com"))
+    as_agent.post(NEW, intake_form(phone="", email="LI.NA@example.com"))
     assert Customer.objects.count() == 1
     assert set(earlier.customer.cases.all()) == set(Case.objects.all())
     assert Case.objects.count() == 2
@@ -192,7 +173,7 @@ def test_customer_of_an_earlier_case_is_found_by_email(as_agent, agent):
 
 def test_existing_customer_found_by_email_gets_the_new_phone(as_agent):
     existing = CustomerFactory(phone="", email="li.na@example.com")
-    as_agent.post(NEW, complaint(email="li.na@example.com"))
+    as_agent.post(NEW, intake_form(email="li.na@example.com"))
     existing.refresh_from_db()
     assert existing.phone == "+8613800138000"
     assert Customer.objects.count() == 1
@@ -202,41 +183,41 @@ def test_existing_customer_found_by_email_gets_the_new_phone(as_agent):
 
 
 def test_missing_phone_and_email_is_refused(as_agent):
-    response = as_agent.post(NEW, complaint(phone="", email=""))
+    response = as_agent.post(NEW, intake_form(phone="", email=""))
     assert response.status_code == 400
     assert "Give the customer&#x27;s phone number or email address." in text(response)
 
 
 def test_missing_phone_and_email_saves_nothing(as_agent):
-    as_agent.post(NEW, complaint(phone="", email=""))
+    as_agent.post(NEW, intake_form(phone="", email=""))
     assert nothing_saved()
 
 
 def test_malformed_phone_is_a_field_error_on_phone(as_agent):
-    response = as_agent.post(NEW, complaint(phone="call me maybe"))
+    response = as_agent.post(NEW, intake_form(phone="call me maybe"))
     assert response.status_code == 400
     assert field_errors(response, "phone") == ["This is not a phone number."]
     assert "This is not a phone number." in text(response)
 
 
 def test_too_short_phone_is_a_field_error_on_phone(as_agent):
-    response = as_agent.post(NEW, complaint(phone="12"))
+    response = as_agent.post(NEW, intake_form(phone="12"))
     assert response.status_code == 400
     assert field_errors(response, "phone") == ["This is not a phone number."]
 
 
 def test_malformed_phone_saves_nothing(as_agent):
-    as_agent.post(NEW, complaint(phone="call me maybe"))
+    as_agent.post(NEW, intake_form(phone="call me maybe"))
     assert nothing_saved()
 
 
 def test_malformed_phone_next_to_a_good_email_saves_nothing(as_agent):
-    as_agent.post(NEW, complaint(phone="12", email="li.na@example.com"))
+    as_agent.post(NEW, intake_form(phone="12", email="li.na@example.com"))
     assert nothing_saved()
 
 
 def test_malformed_email_is_a_field_error_on_email(as_agent):
-    response = as_agent.post(NEW, complaint(phone="", email="li.na@"))
+    response = as_agent.post(NEW, intake_form(phone="", email="li.na@"))
     assert response.status_code == 400
     assert field_errors(response, "email") == ["Enter a valid email address."]
     assert nothing_saved()
@@ -244,21 +225,21 @@ def test_malformed_email_is_a_field_error_on_email(as_agent):
 
 @pytest.mark.parametrize("name", ["description", "desired_outcome"])
 def test_missing_story_is_a_field_error(as_agent, name):
-    response = as_agent.post(NEW, complaint(**{name: ""}))
+    response = as_agent.post(NEW, intake_form(**{name: ""}))
     assert response.status_code == 400
     assert field_errors(response, name) == ["This field is required."]
     assert nothing_saved()
 
 
 def test_missing_customer_name_is_a_field_error(as_agent):
-    response = as_agent.post(NEW, complaint(customer_name=""))
+    response = as_agent.post(NEW, intake_form(customer_name=""))
     assert response.status_code == 400
     assert field_errors(response, "customer_name") == ["This field is required."]
     assert nothing_saved()
 
 
 def test_over_long_description_is_a_field_error(as_agent):
-    response = as_agent.post(NEW, complaint(description="x" * 5001))
+    response = as_agent.post(NEW, intake_form(description="x" * 5001))
     assert response.status_code == 400
     assert "Ensure this value has at most 5000 characters (it has 5001)." in text(response)
     assert nothing_saved()
@@ -268,14 +249,14 @@ def test_over_long_description_is_a_field_error(as_agent):
     ("name", "value"), [("channel", "pigeon"), ("category", "bogus"), ("urgency", "purple")]
 )
 def test_unknown_choice_is_a_field_error(as_agent, name, value):
-    response = as_agent.post(NEW, complaint(**{name: value}))
+    response = as_agent.post(NEW, intake_form(**{name: value}))
     assert response.status_code == 400
     assert field_errors(response, name)
     assert nothing_saved()
 
 
 def test_refused_complaint_keeps_what_the_agent_typed(as_agent):
-    response = as_agent.post(NEW, complaint(phone="12", description="The drum bangs on spin."))
+    response = as_agent.post(NEW, intake_form(phone="12", description="The drum bangs on spin."))
     page = text(response)
     assert 'value="12"' in page
     assert "The drum bangs on spin." in page
@@ -285,7 +266,7 @@ def test_refused_complaint_keeps_what_the_agent_typed(as_agent):
 def test_script_typed_at_intake_is_shown_as_text(as_agent):
     response = as_agent.post(
         NEW,
-        complaint(
+        intake_form(
             customer_name="<script>alert('name')</script>",
             description="<script>alert('description')</script>",
         ),
@@ -373,7 +354,7 @@ def test_lookup_escapes_what_was_typed(as_agent):
 
 def test_over_long_email_is_a_field_error(as_agent):
     local, domain = "a" * 60, ".".join(["b" * 60, "c" * 60, "d" * 60, "example.com"])
-    response = as_agent.post(NEW, complaint(phone="", email=f"{local}@{domain}"))
+    response = as_agent.post(NEW, intake_form(phone="", email=f"{local}@{domain}"))
     assert response.status_code == 400
     assert field_errors(response, "email") == [
         "Ensure this value has at most 254 characters (it has 255)."
