@@ -18,6 +18,7 @@ from complaints.models import Case, CaseEvent, Department, Step, Tier, User
 from complaints.services import case_assign, case_record
 
 from . import deadlines as deadline_rules
+from . import signals
 from .models import Deadline, Escalation, ExternalReview, Notification, Pause
 from .notifications import notify
 from .policies import policy_for
@@ -47,7 +48,8 @@ def case_escalate(
 ) -> Escalation | None:
     """Hand the case to a higher tier (one up unless ``to_tier`` says; never down, never past
     the general manager unless referred to external review), record why, tell the people of
-    the new tier and the previous owner. Call inside a transaction holding the case's lock.
+    the new tier and the previous owner, and send ``case_escalated_in_transaction``
+    (``escalation.signals``). Call inside a transaction holding the case's lock.
 
     A breach escalates at most once (``escalation_once_per_breach``): a second attempt, from an
     overlapping sweep or a redelivered task, returns None and changes nothing."""
@@ -85,6 +87,7 @@ def case_escalate(
         | ({"milestone": [None, deadline.milestone]} if deadline else {}),
         at=at,
     )
+    signals.case_escalated_in_transaction.send(sender=Escalation, case=case, escalation=escalation)
     recipients = list(tier_members(case=case, tier=to_tier))
     if not recipients:
         log.warning("Escalation of %s: nobody stands at tier %s or above.", case.reference, to_tier)
