@@ -30,6 +30,7 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  Heed: http://127.0.0.1:$(PORT)/   (web, Celery worker and beat; Ctrl-C stops them all)"
+	@echo "  API docs: http://127.0.0.1:$(PORT)/api/docs/"
 	@echo ""
 	@# honcho gives the first process (web) the starting port.
 	$(BIN)/honcho start -f Procfile.dev -p $(PORT)

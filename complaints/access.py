@@ -48,6 +48,8 @@ def case_can_work(*, user: User, case: Case) -> bool:
 def case_get_for_user(*, user: User, reference: str, write: bool = False) -> Case:
     """The case, if the user may see it (404 otherwise: no probing which references exist),
     and, with ``write``, may change it (403)."""
+    if "\x00" in reference:  # no reference has one, and PostgreSQL refuses to compare it
+        raise Http404
     try:
         case = (
             cases_visible_to(user=user)

@@ -61,9 +61,14 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's files from PyPI, served by us: no CDN.
+    "drf_spectacular_sidecar",
     "complaints",
     "intake",
     "escalation",
+    "webhooks",
+    "api",
     "anymail",
 ]
 
@@ -223,6 +228,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # A publish that cannot reach the broker gives up after about a second: the outbox and the next
 # sweep carry what it was sending (escalation.notifications).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2}
+# Outbound webhooks (webhooks/): seconds to wait for a receiver's answer, and how many
+# attempts (1, 2, 4 … minutes apart, at most 6 hours: 20 span about three days, a receiver
+# down over a weekend loses nothing) before a delivery is given up.
+WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=20)
 # The deadline sweep (escalation.sweep): every SWEEP_INTERVAL seconds, one minute by default.
 SWEEP_INTERVAL = env.int("SWEEP_INTERVAL", default=60)
 # Editable in the admin (escalation.ScheduledJob rows override these by name).
@@ -234,12 +244,59 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep not started within one interval is dropped: the next one does its work.
         "options": {"expires": float(SWEEP_INTERVAL)},
     },
+    # Outbound webhooks (webhooks.delivery): sends the deliveries that are due, every minute.
+    "webhooks-retry": {"task": "webhooks.retry", "schedule": 60.0, "options": {"expires": 60.0}},
+    "purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": 86400.0},
 }
 
+# The API (api/): token or session, the roles' permissions, one error format, bounded pages.
 REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.tokens.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_RATE_LIMIT", default="1200/minute")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.handle",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # UTC with its offset, as stored.
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Heed API",
+    "DESCRIPTION": (
+        "Complaint cases through their seven steps, for integrations. Authenticate with a "
+        "token from `POST /api/v1/auth/token/` sent as `Authorization: Bearer <token>`. "
+        'Every error is `{"error": {"code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # One name per choice set (the same steps appear in many fields).
+    "ENUM_NAME_OVERRIDES": {
+        "StepEnum": "complaints.models.Step",
+        "TierEnum": "complaints.models.Tier",
+        "EscalationReasonEnum": "escalation.models.Escalation.Reason",
+        "PauseReasonEnum": "escalation.models.Pause.Reason",
+    },
+}
+# How long an Idempotency-Key's response is kept for retries (api.idempotency).
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 
 # Security: strict outside DEBUG.
 SESSION_COOKIE_HTTPONLY = True

@@ -6,8 +6,10 @@ from django.contrib.auth import views as auth_views
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
+from api import errors as api_errors
 from intake import views as intake_views
 from intake.urls import tracking_urlpatterns
 
@@ -31,6 +33,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
     path("intake/", include("intake.urls")),
     path("escalations/", include("escalation.urls")),
     path("t/", include(tracking_urlpatterns)),
@@ -38,6 +41,23 @@ urlpatterns = [
     path("complain/thanks/", intake_views.complain_thanks, name="complain_thanks"),
     path("", include("complaints.urls")),
 ]
+
+
+def not_found(request, exception=None):
+    """The API answers in its own format; the pages with the HTML page."""
+    if request.path.startswith("/api/"):
+        return api_errors.api_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return api_errors.api_server_error(request)
+    return defaults.server_error(request)
+
+
+handler404 = not_found
+handler500 = server_error
 
 if settings.ANYMAIL["WEBHOOK_SECRET"]:
     urlpatterns.append(path("anymail/", include("anymail.urls")))

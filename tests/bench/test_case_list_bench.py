@@ -1,6 +1,8 @@
-"""Benchmark: the case list pages at 50 and 5,000 cases (``make bench``; not part of ``make test``).
+"""Benchmark: the case list pages and the API's case list at 50 and 5,000 cases (``make bench``;
+not part of ``make test``).
 
-Prints the query count and the median server time of "All cases" and "My cases" at each size.
+Prints the query count and the median server time of "All cases", "My cases" and
+``GET /api/v1/cases/`` (pages of 25 and of 100) at each size.
 The query count must be the same at both sizes; the time is reported, not asserted.
 """
 
@@ -63,10 +65,15 @@ def test_case_list_pages_at_50_and_5000_cases(client, agent):
     results = {}
     for size in (50, 5000):
         _grow_to(size, receiver=agent)
-        for name, url in (("All cases", "/cases/"), ("My cases", "/")):
+        for name, url in (
+            ("All cases", "/cases/"),
+            ("My cases", "/"),
+            ("API 25", "/api/v1/cases/"),
+            ("API 100", "/api/v1/cases/?page_size=100"),
+        ):
             results[(size, name)] = _measure(client, url)
     print(f"\nCase list benchmark on {connection.vendor}:")
     for (size, name), (count, ms) in results.items():
         print(f"  {name:<10} {size:>5} cases: {count:>2} queries, median {ms:6.1f} ms")
-    for name in ("All cases", "My cases"):
+    for name in ("All cases", "My cases", "API 25", "API 100"):
         assert results[(50, name)][0] == results[(5000, name)][0]

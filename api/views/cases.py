@@ -1,0 +1,306 @@
+"""/api/v1/cases/: the case list and a case, its step data, its transitions, its timeline, its
+messages and files, handing it over, taking it. Every write goes through the services the pages
+use, with the same access check (``complaints.access.case_get_for_user``)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from complaints import customer_actions, selectors, services
+from complaints.access import case_get_for_user
+from complaints.errors import InvalidInput
+from complaints.models import Case, CaseEvent
+from intake.links import tracking_url
+
+from ..filters import ApiCaseFilter
+from ..idempotency import idempotent
+from ..permissions import WorksWithCases
+from ..serializers import (
+    AssignmentSerializer,
+    CaseCreatedSerializer,
+    CaseCreateSerializer,
+    CaseDataSerializer,
+    CaseSerializer,
+    CaseSummarySerializer,
+    EventSerializer,
+    MessageInputSerializer,
+    TrackingLinkSerializer,
+    TransitionSerializer,
+)
+from .case_escalation import CaseEscalationActions
+
+_MESSAGE_KINDS = [CaseEvent.Kind.NOTE, CaseEvent.Kind.MESSAGE, CaseEvent.Kind.CUSTOMER_MESSAGE]
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Any unique string (a UUID). Sending the same request again with the same key "
+    "returns the first response and does nothing twice.",
+    pattern=r"^[ -~]{1,255}$",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='The case\'s ETag as you read it ("<version>"): refused with 409 if someone '
+    "changed the case since.",
+)
+
+
+def _expected_version(request, data: dict) -> int | None:
+    """The version the client read: ``version`` in the body, else the If-Match ETag."""
+    if data.get("version") is not None:
+        return data["version"]
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    value = header.removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 9:
+        raise exceptions.ValidationError({"If-Match": [_('Send the case\'s ETag, e.g. "3".')]})
+    return int(value)
+
+
+def _case_response(request, case: Case, status_code: int = 200) -> Response:
+    data = CaseSerializer(case, context={"request": request}).data
+    return Response(data, status=status_code, headers={"ETag": f'"{case.version}"'})
+
+
+@extend_schema(tags=["cases"])
+class CaseViewSet(CaseEscalationActions, viewsets.GenericViewSet):
+    permission_classes = [WorksWithCases]
+    lookup_field = "reference"
+    lookup_value_regex = "[^/]+"
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ApiCaseFilter
+    serializer_class = CaseSerializer
+    # A replayed "new case" response gets a new tracking link: the first is never stored.
+    idempotent_unstored = ("tracking_url",)
+
+    def get_queryset(self):
+        return selectors.case_list(user=self.request.user).order_by("-received_at", "-pk")
+
+    def _case(self, *, write: bool = False) -> Case:
+        case = case_get_for_user(
+            user=self.request.user, reference=self.kwargs["reference"], write=write
+        )
+        self.check_object_permissions(self.request, case)
+        return case
+
+    @extend_schema(summary="List cases", responses=CaseSummarySerializer(many=True))
+    def list(self, request):
+        qs = self.filter_queryset(self.get_queryset())
+        if request.query_params.get("ordering"):
+            qs = qs.order_by(*qs.query.order_by, "-pk")
+        page = self.paginate_queryset(qs)
+        data = CaseSummarySerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Log a new complaint",
+        request=CaseCreateSerializer,
+        responses={201: CaseCreatedSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @idempotent
+    def create(self, request):
+        if not request.user.has_perm("complaints.add_case"):
+            raise exceptions.PermissionDenied(_("You may not log complaints."))
+        serializer = CaseCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        person = data.pop("customer")
+        with transaction.atomic():
+            try:
+                customer = services.customer_get_or_create(
+                    name=person["name"],
+                    phone=person["phone"],
+                    email=person["email"],
+                    type=person.get("type"),
+                )
+            except InvalidInput as exc:  # its fields are the customer's: say so
+                fields = {f"customer.{name}": errors for name, errors in exc.fields.items()}
+                raise InvalidInput(*exc.messages, fields=fields) from None
+            received = services.case_receive(by=request.user, customer=customer, **data)
+        context = {"request": request, "tracking_url": tracking_url(received.tracking_token)}
+        data = CaseCreatedSerializer(received.case, context=context).data
+        return Response(
+            data,
+            status=status.HTTP_201_CREATED,
+            headers={"ETag": f'"{received.case.version}"', "Location": data["url"]},
+        )
+
+    def idempotent_replayed(self, request, body: dict) -> dict:
+        if self.action != "create" or "reference" not in body:
+            return body
+        case = Case.objects.get(reference=body["reference"])
+        token = services.tracking_token_issue(case=case)
+        return {**body, "tracking_url": tracking_url(token)}
+
+    @extend_schema(summary="A case")
+    def retrieve(self, request, reference: str):
+        return _case_response(request, self._case())
+
+    @extend_schema(
+        summary="Record the current step's data",
+        description="Only the fields of the case's current step (`editable_fields`).",
+        request=CaseDataSerializer,
+        parameters=[IF_MATCH],
+    )
+    def partial_update(self, request, reference: str):
+        case = self._case(write=True)
+        serializer = CaseDataSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.case_update(
+            case=case,
+            by=request.user,
+            data=serializer.step_data(),
+            expected_version=_expected_version(request, serializer.validated_data),
+        )
+        return _case_response(request, case)
+
+    @extend_schema(
+        summary="Move the case to another step",
+        description="The same state machine as the case page: `to` a step open from the "
+        "current one (`moves`), with the current step's data. A move that is not open, or "
+        "whose data is missing, is refused with 409 and the reasons.",
+        request=TransitionSerializer,
+        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def transition(self, request, reference: str):
+        case = self._case(write=True)
+        serializer = TransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.case_transition(
+            case=case,
+            to=serializer.validated_data["to"],
+            by=request.user,
+            data=serializer.step_data(),
+            note=serializer.validated_data["note"],
+            expected_version=_expected_version(request, serializer.validated_data),
+        )
+        return _case_response(request, case)
+
+    @extend_schema(
+        summary="The case's timeline",
+        responses=EventSerializer(many=True),
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def events(self, request, reference: str):
+        case = self._case()
+        return self._events(request, case, case.events.all())
+
+    def _events(self, request, case: Case, qs):
+        page = self.paginate_queryset(
+            qs.select_related("actor").prefetch_related("attachments").order_by("at", "pk")
+        )
+        context = {"request": request, "reference": case.reference}
+        return self.get_paginated_response(EventSerializer(page, many=True, context=context).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Notes and messages",
+        responses=EventSerializer(many=True),
+        filters=False,
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add an internal note or a message to the customer",
+        request={
+            "application/json": MessageInputSerializer,
+            "multipart/form-data": MessageInputSerializer,
+        },
+        responses={201: EventSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        filter_backends=[],
+        parser_classes=[JSONParser, MultiPartParser, FormParser],
+    )
+    def messages(self, request, reference: str):
+        if request.method == "GET":
+            case = self._case()
+            return self._events(request, case, case.events.filter(kind__in=_MESSAGE_KINDS))
+        case = self._case(write=True)
+        serializer = MessageInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        files = request.FILES.getlist("files") if request.FILES else []
+        event = services.case_add_note(
+            case=case,
+            by=request.user,
+            body=serializer.validated_data["body"],
+            customer_visible=serializer.validated_data["customer_visible"],
+            files=files,
+        )
+        context = {"request": request, "reference": case.reference}
+        return Response(EventSerializer(event, context=context).data, status=201)
+
+    @extend_schema(
+        summary="Hand the case to a person and/or a department",
+        request=AssignmentSerializer,
+        parameters=[IF_MATCH],
+    )
+    @action(detail=True, methods=["post"])
+    def assignment(self, request, reference: str):
+        case = self._case(write=True)
+        serializer = AssignmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.case_assign(
+            case=case,
+            by=request.user,
+            person=data["person"],
+            department=data["department"],
+            note=data["note"],
+            expected_version=_expected_version(request, data),
+        )
+        return _case_response(request, case)
+
+    @extend_schema(summary="Take a case no one owns yet", request=None)
+    @action(detail=True, methods=["post"])
+    def take(self, request, reference: str):
+        case = self._case()
+        customer_actions.case_take(case=case, by=request.user)
+        case.refresh_from_db()
+        return _case_response(request, case)
+
+    @extend_schema(
+        summary="Renew the customer's tracking link",
+        description="Every earlier link stops working (a link forwarded or sent to the wrong "
+        "address). The new one is returned once: send it to the customer.",
+        request=None,
+        responses={201: TrackingLinkSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="tracking-link", filter_backends=[])
+    def tracking_link(self, request, reference: str):
+        case = self._case(write=True)
+        token = customer_actions.case_tracking_renew(case=case, by=request.user)
+        return Response({"tracking_url": tracking_url(token)}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Download a file of the case",
+        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file.")},
+    )
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<pk>[0-9]{1,18})")
+    def attachment(self, request, reference: str, pk: str):
+        case = self._case()
+        attachment = get_object_or_404(case.attachments, pk=int(pk))
+        return FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.name,
+            content_type=attachment.content_type,
+        )
