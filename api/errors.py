@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers, status
@@ -88,6 +88,13 @@ def handle(exc: Exception, context: dict) -> Response | None:
             )
     if isinstance(exc, exceptions.ValidationError):
         return _validation(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body("too_large", _("The request is too large.")),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body("bad_request", _("The request could not be read.")), status=400)
     response = exception_handler(exc, context)
     if response is None:
         return None  # a real bug: Django's 500 (handler500 below answers in this format)
@@ -108,6 +115,15 @@ def handle(exc: Exception, context: dict) -> Response | None:
 def api_not_found(request: HttpRequest, exception=None) -> JsonResponse:
     """An address under /api/ that does not exist: the API's format, not an HTML page."""
     return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+
+
+def api_bad_request(request: HttpRequest, exception=None) -> JsonResponse:
+    return JsonResponse(error_body("bad_request", _("The request could not be read.")), status=400)
+
+
+def api_permission_denied(request: HttpRequest, exception=None) -> JsonResponse:
+    message = _("You do not have permission to do this.")
+    return JsonResponse(error_body("permission_denied", message), status=403)
 
 
 def api_server_error(request: HttpRequest) -> JsonResponse:

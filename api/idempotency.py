@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http.request import RawPostDataException
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -42,6 +42,16 @@ class KeyInvalid(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid_idempotency_key"
     default_detail = _("The Idempotency-Key must be 1 to 255 printable ASCII characters.")
+
+
+class KeyBusy(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = _("A request with this Idempotency-Key is being handled. Try again shortly.")
+
+
+class _Taken(Exception):
+    """Another request with the key committed first."""
 
 
 class _Refused(Exception):
@@ -78,9 +88,12 @@ def _replay(view, request, row: IdempotencyKey, fingerprint: str) -> Response:
     return Response(body, status=row.status_code, headers=headers)
 
 
+def _since():
+    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+
+
 def _stored(user, key: str) -> IdempotencyKey | None:
-    since = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
-    return IdempotencyKey.objects.filter(user=user, key=key, created_at__gte=since).first()
+    return IdempotencyKey.objects.filter(user=user, key=key, created_at__gte=_since()).first()
 
 
 def idempotent(view_method):
@@ -100,8 +113,11 @@ def idempotent(view_method):
             return _replay(self, request, row, fingerprint)
         try:
             with transaction.atomic():
-                # An expired row with this key no longer counts.
-                IdempotencyKey.objects.filter(user=request.user, key=key).delete()
+                # An expired row with this key no longer counts (a fresh one does: its INSERT
+                # below fails and the request is replayed).
+                IdempotencyKey.objects.filter(
+                    user=request.user, key=key, created_at__lt=_since()
+                ).delete()
                 try:
                     with transaction.atomic():
                         row = IdempotencyKey.objects.create(
@@ -112,8 +128,7 @@ def idempotent(view_method):
                             response={},
                         )
                 except IntegrityError:
-                    stored = _stored(request.user, key)
-                    raise _Refused(_replay(self, request, stored, fingerprint)) from None
+                    raise _Taken() from None
                 response = view_method(self, request, *args, **kwargs)
                 if not 200 <= response.status_code < 300:
                     raise _Refused(response)
@@ -126,12 +141,19 @@ def idempotent(view_method):
                 return response
         except _Refused as refused:
             return refused.response
+        except _Taken:
+            pass
+        # A concurrent request with this key committed first: replay its answer, outside our
+        # rolled-back transaction (whatever the replay writes, a new tracking link, must stay).
+        stored = _stored(request.user, key)
+        if stored is None:
+            raise KeyBusy()
+        return _replay(self, request, stored, fingerprint)
 
     return wrapper
 
 
 def idempotency_keys_purge() -> int:
     """Delete the keys older than ``IDEMPOTENCY_KEY_HOURS`` (run daily by beat)."""
-    since = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
-    deleted, _detail = IdempotencyKey.objects.filter(created_at__lt=since).delete()
+    deleted, _detail = IdempotencyKey.objects.filter(created_at__lt=_since()).delete()
     return deleted

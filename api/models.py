@@ -40,10 +40,6 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
 
 class IdempotencyKey(models.Model):
     """The response to a POST sent with an ``Idempotency-Key``, replayed when the client sends

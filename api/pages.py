@@ -1,5 +1,6 @@
-"""The one page of the API app: a member of staff's own tokens (make one, see when each was last
-used, revoke one they lost track of)."""
+"""The one page of the API app, at /account/api-tokens/ (outside /api/, which answers in JSON): a
+member of staff's own tokens (make one, see when each was last used, revoke one they lost track
+of)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -18,6 +20,8 @@ from complaints.access import user_can_view_cases
 
 from .models import ApiToken
 from .tokens import api_token_issue, api_token_revoke
+
+app_name = "api_tokens"
 
 
 class TokenForm(forms.Form):
@@ -59,4 +63,10 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     api_token_revoke(token=token)
     messages.success(request, _("The token was revoked. Programs using it are signed out."))
-    return redirect("api:tokens")
+    return redirect("api_tokens:list")
+
+
+urlpatterns = [
+    path("", tokens, name="list"),
+    path("<int:pk>/revoke/", token_revoke, name="revoke"),
+]

@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth import authenticate
-from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,8 +46,13 @@ def api_token_sign_in(
     return api_token_issue(user=user, name=name)
 
 
+def api_tokens_revoke(*, tokens: QuerySet[ApiToken]) -> int:
+    """Revoke the tokens (those not revoked yet); they stop working at once. Returns how many."""
+    return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 def api_token_revoke(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_tokens_revoke(tokens=ApiToken.objects.filter(pk=token.pk))
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -74,10 +79,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("The token is not valid."))
         now = timezone.now()
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
-            # Its own statement, outside the request's transaction: a refused request still
-            # counts as a use.
-            with transaction.atomic():
-                ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         return row.user, row
 
     def authenticate_header(self, request) -> str:

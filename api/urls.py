@@ -4,7 +4,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from . import pages
 from .views.cases import CaseViewSet
 from .views.customers import CustomerViewSet
 from .views.escalations import ApprovalViewSet, EscalationViewSet
@@ -24,6 +23,4 @@ urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("tokens/", pages.tokens, name="tokens"),
-    path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token_revoke"),
 ]

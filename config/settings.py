@@ -36,6 +36,8 @@ TRACKING_LINK_DAYS_AFTER_CLOSE = env.int("TRACKING_LINK_DAYS_AFTER_CLOSE", defau
 TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 # Requests per minute one address may make to the customer's pages (tracking, lost link).
 CUSTOMER_RATE_LIMIT = env.int("CUSTOMER_RATE_LIMIT", default=30)
+# Requests per minute one address may make to the API's tracking JSON (a web shop's server).
+TRACKING_API_RATE_LIMIT = env.int("TRACKING_API_RATE_LIMIT", default=600)
 # Lost-link requests per minute from one address (each may send an email).
 LOST_LINK_RATE_LIMIT = env.int("LOST_LINK_RATE_LIMIT", default=5)
 # Email in (django-anymail's inbound webhooks, at /anymail/<provider>/inbound/): the basic-auth

@@ -34,6 +34,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("account/api-tokens/", include("api.pages")),
     path("intake/", include("intake.urls")),
     path("escalations/", include("escalation.urls")),
     path("t/", include(tracking_urlpatterns)),
@@ -43,19 +44,37 @@ urlpatterns = [
 ]
 
 
+# Errors outside a view's own handling: the API answers in its format, the pages with HTML.
+def _api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request, exception=None):
+    if _api(request):
+        return api_errors.api_bad_request(request, exception)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _api(request):
+        return api_errors.api_permission_denied(request, exception)
+    return defaults.permission_denied(request, exception)
+
+
 def not_found(request, exception=None):
-    """The API answers in its own format; the pages with the HTML page."""
-    if request.path.startswith("/api/"):
+    if _api(request):
         return api_errors.api_not_found(request, exception)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
-    if request.path.startswith("/api/"):
+    if _api(request):
         return api_errors.api_server_error(request)
     return defaults.server_error(request)
 
 
+handler400 = bad_request
+handler403 = permission_denied
 handler404 = not_found
 handler500 = server_error
 

@@ -61,6 +61,12 @@ def lease() -> timedelta:
     return timedelta(seconds=CHUNK * settings.WEBHOOK_TIMEOUT + 60)
 
 
+def row_lease() -> timedelta:
+    """How long one row is held while it is posted (renewed just before): the timeout applies
+    to the connection and to the answer separately, and the name lookup has none."""
+    return timedelta(seconds=3 * settings.WEBHOOK_TIMEOUT + 60)
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None  # urllib then raises HTTPError with the 3xx: a failed attempt
@@ -192,7 +198,13 @@ def deliveries_send(*, ids: list[int] | None = None, batch_size: int = 200) -> i
         for row in rows:
             if row.subscription_id in failing:
                 _held(row, until).update(next_attempt_at=failing[row.subscription_id])
-            elif _send(row, until=until):
+                continue
+            # Renew this row's lease right before its POST: slow receivers earlier in the chunk
+            # may have outlasted the claim's lease, and then another sender may hold it now.
+            renewed = timezone.now() + row_lease()
+            if not _held(row, until).update(next_attempt_at=renewed):
+                continue
+            if _send(row, until=renewed):
                 delivered += 1
             else:
                 failing[row.subscription_id] = timezone.now() + DEFER

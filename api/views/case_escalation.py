@@ -1,5 +1,6 @@
 """The case's time-limit actions, as the escalation panel of the case page offers them:
-stopping and restarting the clock, escalating by hand, asking for a remedy's approval. Mixed
+stopping and restarting the clock, escalating by hand, asking for a remedy's approval, referring
+to external review and recording its outcome. Mixed
 into ``CaseViewSet`` (so they live under /api/v1/cases/{reference}/)."""
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from ..serializers import (
     ApprovalSerializer,
     EscalateInputSerializer,
     EscalationSerializer,
+    ExternalReviewSerializer,
     NoteInputSerializer,
+    OutcomeInputSerializer,
     PauseInputSerializer,
     PauseSerializer,
+    ReferralInputSerializer,
 )
 
 
@@ -73,7 +77,7 @@ class CaseEscalationActions:
 
     @extend_schema(
         summary="Ask a higher tier to approve the remedy (above your authority)",
-        request=EscalateInputSerializer,
+        request=NoteInputSerializer,
         responses={201: ApprovalSerializer},
     )
     @action(detail=True, methods=["post"], url_path="approval", filter_backends=[])
@@ -85,3 +89,36 @@ class CaseEscalationActions:
             case=case, by=request.user, note=serializer.validated_data["note"]
         )
         return Response(ApprovalSerializer(approval).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Refer the case to external review (tier 4; quality and general managers)",
+        request=ReferralInputSerializer,
+        responses={201: ExternalReviewSerializer},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def referral(self, request, reference: str):
+        case = self._case(write=True)
+        serializer = ReferralInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.case_refer_external(
+            case=case, by=request.user, **serializer.validated_data
+        )
+        return Response(ExternalReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Record the external reviewer's outcome",
+        request=OutcomeInputSerializer,
+        responses={200: ExternalReviewSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="referral/outcome", filter_backends=[])
+    def referral_outcome(self, request, reference: str):
+        case = self._case(write=True)
+        serializer = OutcomeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = case.external_reviews.filter(outcome_at__isnull=True).order_by("-pk").first()
+        if review is None:
+            raise TransitionRefused(_("The case is not in external review."))
+        review = services.external_review_record_outcome(
+            review=review, by=request.user, outcome=serializer.validated_data["outcome"]
+        )
+        return Response(ExternalReviewSerializer(review).data)

@@ -3,15 +3,18 @@ acknowledged or "my queue"; acknowledging one, taking its case."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from complaints.access import cases_visible_to
 from escalation import approvals, services
 from escalation.models import Approval, Escalation
+from escalation.selectors import escalation_queue
 
 from ..filters import ApprovalFilter, EscalationFilter
 from ..permissions import WorksWithCases
@@ -20,6 +23,8 @@ from ..serializers import (
     DecisionInputSerializer,
     EscalationSerializer,
     NoteInputSerializer,
+    ReassignedSerializer,
+    ReassignInputSerializer,
 )
 
 
@@ -59,6 +64,33 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def take(self, request, pk: str):
         escalation = services.escalation_take(escalation=self.get_object(), by=request.user)
         return Response(EscalationSerializer(self._reloaded(escalation)).data)
+
+    @extend_schema(
+        summary="Hand escalated cases of my queue to a person and/or department",
+        description="As the queue's bulk action: every escalation must be in your queue; all "
+        "are handed over and acknowledged, or none (409 with the reason).",
+        request=ReassignInputSerializer,
+        responses={200: ReassignedSerializer},
+    )
+    @action(detail=False, methods=["post"], filter_backends=[])
+    def reassign(self, request):
+        serializer = ReassignInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        mine = {e.pk: e for e in escalation_queue(user=request.user)}
+        strangers = sorted(set(data["escalations"]) - set(mine))
+        if strangers:
+            raise ValidationError(
+                {"escalations": [_("Not in your queue: %(ids)s") % {"ids": strangers}]}
+            )
+        done = services.escalations_reassign(
+            escalations=[mine[pk] for pk in dict.fromkeys(data["escalations"])],
+            by=request.user,
+            person=data["person"],
+            department=data["department"],
+            instruction=data["instruction"],
+        )
+        return Response({"reassigned": done})
 
     def _reloaded(self, escalation: Escalation) -> Escalation:
         return self.get_queryset().get(pk=escalation.pk)

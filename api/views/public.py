@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -23,7 +24,8 @@ SIGN_IN_LIMIT = 10
 class TrackingView(APIView):
     """The customer's tracking page as JSON, for a web shop's "my complaints" page. Public:
     the token is the key. Malformed, unknown, renewed and expired tokens get the same 404,
-    and each address may ask ``CUSTOMER_RATE_LIMIT`` times a minute."""
+    and each address may ask ``TRACKING_API_RATE_LIMIT`` times a minute (a web shop's server
+    asks for all its customers; a 256-bit token is not guessed at any rate)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -36,7 +38,7 @@ class TrackingView(APIView):
         auth=[],
     )
     def get(self, request, token: str):
-        if ratelimit.over_limit(request, "tracking"):
+        if ratelimit.over_limit(request, "tracking-api", limit=settings.TRACKING_API_RATE_LIMIT):
             raise exceptions.Throttled(wait=ratelimit.WINDOW_SECONDS)
         case = tracking.case_for_token(token)
         if case is None:

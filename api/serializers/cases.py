@@ -1,7 +1,8 @@
-"""What the API reads and writes. Output in machine values (step codes, ids); input checked for
-types and lengths here, and for what the lifecycle allows by the services (one guard)."""
+"""Cases, customers, the timeline and messages as the API reads and writes them."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,52 +23,9 @@ from complaints.models import (
     Remedy,
     Step,
     Urgency,
-    User,
 )
-from escalation.models import Approval, Escalation, Pause
 
-
-class StrictSerializerMixin:
-    """Refuses keys the serializer does not know, instead of silently ignoring them (a typo in
-    a field name would otherwise look like a successful save)."""
-
-    def to_internal_value(self, data):
-        if hasattr(data, "keys"):
-            unknown = sorted(set(data.keys()) - set(self.fields) - {"files"})
-            if unknown:
-                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
-        return super().to_internal_value(data)
-
-
-class BlankKeptMixin:
-    """A read-only field made from a model field with ``blank=True`` answers "" (a step not
-    reached yet, an escalation without a milestone, a customer without an email address). DRF
-    drops ``allow_blank`` from read-only fields, and without it the schema would say the value
-    is one of the choices, or an email address."""
-
-    def include_extra_kwargs(self, kwargs, extra_kwargs):
-        blank = bool(kwargs.get("allow_blank"))
-        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
-        if blank:
-            kwargs["allow_blank"] = True
-        return kwargs
-
-
-class PersonSerializer(serializers.ModelSerializer):
-    name = serializers.SerializerMethodField()
-
-    class Meta:
-        model = User
-        fields = ["id", "username", "name"]
-
-    def get_name(self, obj: User) -> str:
-        return obj.get_full_name() or obj.username
-
-
-class DepartmentSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Department
-        fields = ["id", "code", "name"]
+from .common import BlankKeptMixin, DepartmentSerializer, PersonSerializer, StrictSerializerMixin
 
 
 class CustomerSerializer(BlankKeptMixin, serializers.ModelSerializer):
@@ -200,6 +158,10 @@ class CaseSerializer(CaseSummarySerializer):
         ]
 
 
+# How long ago a complaint logged through the API may have arrived.
+BACKDATE_DAYS = 30
+
+
 class CaseCreateSerializer(StrictSerializerMixin, serializers.Serializer):
     """A new complaint (step 1, Receive), logged by the caller, who owns it."""
 
@@ -220,12 +182,20 @@ class CaseCreateSerializer(StrictSerializerMixin, serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="When the complaint arrived (a call logged later); now if not given.",
+        help_text="When the complaint arrived (a call or letter logged later, at most "
+        f"{BACKDATE_DAYS} days ago); now if not given.",
     )
 
     def validate_received_at(self, value):
-        if value is not None and value > timezone.now():
+        now = timezone.now()
+        if value is not None and value > now:
             raise serializers.ValidationError(_("This is in the future."))
+        if value is not None and value < now - timedelta(days=BACKDATE_DAYS):
+            # Its deadlines would all be long breached the moment it is logged.
+            raise serializers.ValidationError(
+                _("A complaint is logged within %(days)d days of its arrival.")
+                % {"days": BACKDATE_DAYS}
+            )
         return value
 
 
@@ -362,155 +332,3 @@ class AssignmentSerializer(StrictSerializerMixin, serializers.Serializer):
     )
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     version = serializers.IntegerField(required=False, min_value=1)
-
-
-class EscalationSerializer(BlankKeptMixin, serializers.ModelSerializer):
-    case = serializers.SlugRelatedField(slug_field="reference", read_only=True)
-    by = PersonSerializer(read_only=True, allow_null=True)
-    acknowledged_by = PersonSerializer(read_only=True, allow_null=True)
-    acknowledged = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Escalation
-        fields = [
-            "id",
-            "case",
-            "milestone",
-            "round",
-            "from_tier",
-            "to_tier",
-            "reason",
-            "note",
-            "at",
-            "by",
-            "acknowledged",
-            "acknowledged_at",
-            "acknowledged_by",
-        ]
-        read_only_fields = fields
-
-    def get_acknowledged(self, obj: Escalation) -> bool:
-        return obj.acknowledged_at is not None
-
-
-class NoteInputSerializer(StrictSerializerMixin, serializers.Serializer):
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class EscalateInputSerializer(StrictSerializerMixin, serializers.Serializer):
-    note = serializers.CharField(
-        max_length=2000,
-        help_text="Why the case needs a higher tier (required).",
-        error_messages={
-            "required": _("Say why the case needs a higher tier."),
-            "blank": _("Say why the case needs a higher tier."),
-        },
-    )
-
-
-class TokenRequestSerializer(StrictSerializerMixin, serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, style={"input_type": "password"})
-    name = serializers.CharField(
-        max_length=100,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="What the token is for (shown in the admin).",
-    )
-
-
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Send as `Authorization: Bearer <token>`. Shown once.")
-    name = serializers.CharField()
-    created_at = serializers.DateTimeField()
-
-
-# ---------------------------------------------------------------- the customer's tracking page
-
-
-class TrackingStepSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=Step.choices)
-    label = serializers.CharField()
-    state = serializers.ChoiceField(choices=["done", "current", "todo"])
-
-
-class TrackingFileSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    size = serializers.IntegerField()
-
-
-class TrackingEventSerializer(serializers.Serializer):
-    at = serializers.DateTimeField()
-    who = serializers.CharField()
-    what = serializers.CharField()
-    message = serializers.CharField(allow_blank=True)
-    files = TrackingFileSerializer(many=True)
-
-
-class TrackingSerializer(serializers.Serializer):
-    """Exactly what the tracking page shows (``intake.tracking.tracking_view``)."""
-
-    reference = serializers.CharField(source="case.reference")
-    step = serializers.ChoiceField(source="case.step", choices=Step.choices)
-    step_label = serializers.CharField()
-    step_meaning = serializers.CharField()
-    steps = TrackingStepSerializer(many=True)
-    promised = serializers.DateTimeField(
-        allow_null=True, help_text="The next date promised to the customer, if any."
-    )
-    decision = serializers.ListField(child=serializers.CharField())
-    plan = serializers.CharField(allow_blank=True)
-    timeline = TrackingEventSerializer(many=True)
-    can_write = serializers.BooleanField()
-
-
-class PauseInputSerializer(StrictSerializerMixin, serializers.Serializer):
-    reason = serializers.ChoiceField(choices=Pause.Reason.choices)
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-
-class PauseSerializer(serializers.ModelSerializer):
-    started_by = PersonSerializer(read_only=True)
-    ended_by = PersonSerializer(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Pause
-        fields = ["id", "reason", "note", "started_at", "started_by", "ended_at", "ended_by"]
-        read_only_fields = fields
-
-
-class ApprovalSerializer(serializers.ModelSerializer):
-    case = serializers.SlugRelatedField(slug_field="reference", read_only=True)
-    requested_by = PersonSerializer(read_only=True)
-    decided_by = PersonSerializer(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Approval
-        fields = [
-            "id",
-            "case",
-            "round",
-            "value",
-            "remedy_types",
-            "tier",
-            "status",
-            "requested_by",
-            "requested_at",
-            "note",
-            "decided_by",
-            "decided_at",
-            "decision_note",
-        ]
-        read_only_fields = fields
-
-
-class DecisionInputSerializer(StrictSerializerMixin, serializers.Serializer):
-    approve = serializers.BooleanField()
-    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
-
-
-class TrackingLinkSerializer(serializers.Serializer):
-    tracking_url = serializers.CharField(
-        help_text="The new link (every earlier one stops working). Shown once."
-    )
