@@ -307,6 +307,8 @@ class Case(models.Model):
             models.Index(fields=["owner", "step"], name="case_owner_step"),
             models.Index(fields=["step", "received_at"], name="case_step_received"),
             models.Index(fields=["department", "step"], name="case_department_step"),
+            # Reporting's period (every dashboard figure, the early warning's nine weeks).
+            models.Index(fields=["received_at"], name="case_received"),
             # Overdue counts and "sort by due": open cases past their next deadline.
             models.Index(
                 fields=["due_at"], condition=Q(due_at__isnull=False), name="case_due_open"
@@ -445,7 +447,16 @@ class CaseEvent(models.Model):
         ordering = ["at", "pk"]
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
-        indexes = [models.Index(fields=["case", "at"], name="event_case_at")]
+        indexes = [
+            models.Index(fields=["case", "at"], name="event_case_at"),
+            # Reporting's time in each step (reporting.steps): the moves of each case in order,
+            # read without touching notes and messages.
+            models.Index(
+                fields=["case", "at", "id"],
+                condition=Q(kind__in=["received", "step", "reopened"]),
+                name="event_moves",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"

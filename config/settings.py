@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "escalation",
     "webhooks",
     "api",
+    "reporting",
     "anymail",
 ]
 
@@ -249,6 +250,13 @@ CELERY_BEAT_SCHEDULE = {
     # Outbound webhooks (webhooks.delivery): sends the deliveries that are due, every minute.
     "webhooks-retry": {"task": "webhooks.retry", "schedule": 60.0, "options": {"expires": 60.0}},
     "purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": 86400.0},
+    # The early warning (reporting.early_warning): records this week's spikes and emails the
+    # quality managers those not notified yet (a failed email is retried an hour later).
+    "reporting-early-warning": {
+        "task": "reporting.early_warning",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
 
 # The API (api/): token or session, the roles' permissions, one error format, bounded pages.

@@ -1,1 +1,4 @@
-"""Read-only figures and exports for managers (built by the reporting work)."""
+"""Read-only figures for managers: the dashboard, the KPI tables behind it, exports, the
+half-yearly summary and the early warning. Every number is computed by the database
+(aggregates and grouping), never by looping over cases in Python. Imports the domain apps;
+none of them imports it."""

@@ -27,8 +27,8 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 def _seeded_data_restored(request, django_db_blocker):
     """A transactional test (journeys, concurrency, the Celery worker) ends with a flush that
     deletes what the migrations seed: the roles, the time-limit policies, the authority limits,
-    the sweep's and the webhook retry job's schedules. Each test that uses the database finds
-    them back first."""
+    the sweep's, the webhook retry job's and the early warning's schedules. Each test that uses
+    the database finds them back first."""
     uses_db = request.node.get_closest_marker("django_db") is not None or {
         "db",
         "transactional_db",
@@ -37,6 +37,7 @@ def _seeded_data_restored(request, django_db_blocker):
     if uses_db:
         from escalation.defaults import defaults_seed, editors_grant
         from escalation.models import AuthorityLimit, Policy, ScheduledJob
+        from reporting.defaults import jobs_seed as reporting_jobs_seed
         from webhooks.defaults import jobs_seed
 
         request.getfixturevalue("django_db_setup")  # the test database, never the real one
@@ -48,6 +49,7 @@ def _seeded_data_restored(request, django_db_blocker):
                 )
                 editors_grant(group_model=Group, permission_model=Permission)
                 jobs_seed(job_model=ScheduledJob)
+                reporting_jobs_seed(job_model=ScheduledJob)
     yield
 
 

@@ -1,0 +1,33 @@
+"""Who reads the reports: managers — department heads (their own department's cases only),
+quality managers and general managers (everything). The same tiers as escalation."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from complaints.access import cases_visible_to
+from complaints.models import Case, Tier, User
+from escalation.tiers import user_tier
+
+
+def user_can_read_reports(user: User) -> bool:
+    return user_tier(user) >= Tier.DEPARTMENT_HEAD
+
+
+def cases_reported_to(*, user: User) -> QuerySet[Case]:
+    """The cases whose figures the user may read: a department head those their department
+    answers for (responsible, or received there before analysis named one); the others all."""
+    if not user_can_read_reports(user):
+        raise PermissionDenied
+    cases = cases_visible_to(user=user)
+    if user_tier(user) == Tier.DEPARTMENT_HEAD:
+        if not user.department_id:
+            # The head of no department answers for no case (as ``escalation.tiers`` has it):
+            # the filter below would match every department's cases not analysed yet.
+            return cases.none()
+        cases = cases.filter(
+            Q(department_id=user.department_id)
+            | Q(department__isnull=True, receiver__department_id=user.department_id)
+        )
+    return cases

@@ -1,0 +1,163 @@
+"""The dashboard's filters (``ReportFilter``) and, for the list of cases behind a figure, the
+same filters plus the figure's own (``ReportCaseFilter``). Every figure's link is the
+dashboard's query with its figure's parameters added."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters as filters
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from complaints.models import (
+    Case,
+    CaseEvent,
+    Category,
+    Channel,
+    Department,
+    Remedy,
+    RootCause,
+    Step,
+    Tier,
+    Urgency,
+    Validity,
+)
+from escalation.models import Deadline, Escalation, Milestone
+
+# DOMAIN.md: a repeat complainant is the same customer again within this many days.
+REPEAT_WINDOW = timedelta(days=90)
+# The dashboard's period when none is chosen.
+DEFAULT_DAYS = 90
+
+
+class ReportFilter(filters.FilterSet):
+    received = filters.DateFromToRangeFilter(label=_("Received between"), field_name="received_at")
+    department = filters.ModelChoiceFilter(
+        label=_("Department"), queryset=Department.objects.order_by("name")
+    )
+    category = filters.ChoiceFilter(label=_("Category"), choices=Category.choices)
+    channel = filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices)
+    product = filters.CharFilter(label=_("Product"), field_name="product", lookup_expr="iexact")
+    urgency = filters.ChoiceFilter(label=_("Urgency"), choices=Urgency.choices)
+
+    class Meta:
+        model = Case
+        fields: list[str] = []
+
+    @staticmethod
+    def default_data() -> dict[str, str]:
+        """The last ``DEFAULT_DAYS`` days up to today, in the deployment's time zone."""
+        today = timezone.localdate()
+        return {
+            "received_after": (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
+            "received_before": today.isoformat(),
+        }
+
+
+def repeat_q() -> Q:
+    """The case's customer had another case received in the REPEAT_WINDOW before it."""
+    earlier = Case.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        received_at__lt=OuterRef("received_at"),
+        received_at__gte=OuterRef("received_at") - REPEAT_WINDOW,
+    )
+    return Q(Exists(earlier))
+
+
+DEADLINE_STATES = {
+    # Met in time: by its due time. The sweep marks a breach within the minute, but a deadline
+    # met late while it was not running (an outage) has no breached_at: its met_at tells.
+    "met": Q(met_at__isnull=False, breached_at__isnull=True, met_at__lte=F("due_at")),
+    "breached": Q(breached_at__isnull=False) | Q(met_at__gt=F("due_at")),
+    "open": Q(met_at__isnull=True, breached_at__isnull=True, superseded_at__isnull=True),
+}
+
+
+class ReportCaseFilter(ReportFilter):
+    """The cases behind one figure of the dashboard."""
+
+    step = filters.MultipleChoiceFilter(label=_("Step"), choices=Step.choices)
+    milestone = filters.ChoiceFilter(
+        label=_("Milestone"), choices=Milestone.choices, method="by_deadline"
+    )
+    deadline = filters.ChoiceFilter(
+        label=_("Deadline"),
+        choices=[("met", _("Met")), ("breached", _("Breached")), ("open", _("Still open"))],
+        method="by_deadline",
+    )
+    escalated_to = filters.TypedChoiceFilter(
+        label=_("Escalated to tier"), choices=Tier.choices, coerce=int, method="by_escalation"
+    )
+    escalation_reason = filters.ChoiceFilter(
+        label=_("Escalation reason"), choices=Escalation.Reason.choices, method="by_escalation"
+    )
+    left_step = filters.ChoiceFilter(
+        label=_("Left the step"), choices=Step.choices, method="by_left_step"
+    )
+    reopened = filters.BooleanFilter(label=_("Reopened"), method="by_reopened")
+    repeat = filters.BooleanFilter(label=_("Repeat complainant"), method="by_repeat")
+    root_cause_category = filters.ChoiceFilter(label=_("Root cause"), choices=RootCause.choices)
+    validity = filters.ChoiceFilter(label=_("Validity"), choices=Validity.choices)
+    remedy = filters.ChoiceFilter(label=_("Remedy"), choices=Remedy.choices, method="by_remedy")
+    remedied = filters.BooleanFilter(label=_("With a remedy"), method="by_remedied")
+    satisfied = filters.BooleanFilter(label=_("Satisfied"), field_name="follow_up_satisfied")
+    rating = filters.NumberFilter(label=_("Rating"), field_name="satisfaction_rating")
+    responsible_department = filters.ModelChoiceFilter(
+        label=_("Responsible department"),
+        queryset=Department.objects.all(),
+        field_name="department",
+    )
+
+    def by_deadline(self, queryset, name, value):
+        # Applied once, for both parameters together.
+        if name != "milestone" and self.form.cleaned_data.get("milestone"):
+            return queryset
+        milestone = self.form.cleaned_data.get("milestone")
+        state = self.form.cleaned_data.get("deadline")
+        deadlines = Deadline.objects.filter(case_id=OuterRef("pk"))
+        if milestone:
+            deadlines = deadlines.filter(milestone=milestone)
+        if state:
+            deadlines = deadlines.filter(DEADLINE_STATES[state])
+        return queryset.filter(Exists(deadlines))
+
+    def by_escalation(self, queryset, name, value):
+        if name != "escalated_to" and self.form.cleaned_data.get("escalated_to") is not None:
+            return queryset
+        escalations = Escalation.objects.filter(case_id=OuterRef("pk"))
+        tier = self.form.cleaned_data.get("escalated_to")
+        reason = self.form.cleaned_data.get("escalation_reason")
+        if tier is not None:
+            escalations = escalations.filter(to_tier=tier)
+        if reason:
+            escalations = escalations.filter(reason=reason)
+        return queryset.filter(Exists(escalations))
+
+    def by_left_step(self, queryset, name, value):
+        # A finished stay in a step is a move out of it (the time-in-step figures' stays).
+        moves = CaseEvent.objects.filter(
+            case_id=OuterRef("pk"), kind__in=["step", "reopened"], from_step=value
+        )
+        return queryset.filter(Exists(moves))
+
+    def by_reopened(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(reopen_count__gt=0) if value else queryset.filter(reopen_count=0)
+
+    def by_repeat(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(repeat_q()) if value else queryset.exclude(repeat_q())
+
+    def by_remedied(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.exclude(remedy_types=[]) if value else queryset.filter(remedy_types=[])
+
+    def by_remedy(self, queryset, name, value):
+        # remedy_types is a JSON list of codes; its text holds "code" with the quotes on both
+        # databases (a JSON containment lookup is not available on SQLite).
+        return queryset.filter(remedy_types__icontains=f'"{value}"')
