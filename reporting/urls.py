@@ -10,4 +10,5 @@ urlpatterns = [
     re_path(r"^cases\.(?P<fmt>csv|xlsx)$", views.cases_export, name="cases_export"),
     path("export/<slug:key>.csv", views.table_export, name="table_export"),
     path("export.xlsx", views.tables_export, name="tables_export"),
+    path("summary/", views.summary, name="summary"),
 ]

@@ -12,13 +12,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from complaints.models import Department
 from complaints.selectors import case_list
 
 from . import charts, exports
+from .access import cases_reported_to
 from .dashboard import TABLES, Scope, scope_for, table_for, tables_for
 from .early_warning import spikes_current
 from .filters import ReportCaseFilter
-from .selectors import BUCKETS, comments_needing_attention, waiting
+from .selectors import BUCKETS, actions_taken, comments_needing_attention, waiting
+from .summary import half_for, summary_scope, summary_tables
 
 PAGE_SIZE = 25
 
@@ -170,3 +173,54 @@ def tables_export(request: HttpRequest) -> HttpResponse:
     tables = tables_for(scope, bucket if bucket in BUCKETS else None)
     title = _("Complaints report %(date)s") % {"date": timezone.localdate().isoformat()}
     return exports.tables_xlsx(list(tables.values()), title=title, filters=_filters_shown(scope))
+
+
+@login_required
+@require_GET
+def summary(request: HttpRequest) -> HttpResponse:
+    """The half-yearly summary, printable (the browser's print makes the PDF)."""
+    half = half_for(request.GET.get("half"))
+    reader_scope = cases_reported_to(user=request.user)
+    departments = Department.objects.filter(
+        pk__in=reader_scope.exclude(department__isnull=True).values("department")
+    ).order_by("name")
+    department = None
+    if request.GET.get("department"):
+        department = departments.filter(pk=_int(request.GET["department"])).first()
+        if department is None:
+            raise Http404
+    scope = summary_scope(user=request.user, half=half, department=department)
+    sections = []
+    for key, table in summary_tables(scope).items():
+        for row in table.rows:
+            row.url = (
+                request.build_absolute_uri(_cases_url(scope, row.cases)) if row.cases else None
+            )
+            row.cell_urls = {}
+        chart = None
+        if key in CHARTS and table.rows:
+            draw, label, value = CHARTS[key]
+            chart = draw(table, label=label, value=value, urls=[None] * len(table.rows))
+        sections.append({"table": table, "chart": chart})
+    return render(
+        request,
+        "reporting/summary.html",
+        {
+            "half": half,
+            "halves": [half_for(f"{y}-H{h}") for y in _recent_years() for h in (2, 1)],
+            "department": department,
+            "departments": departments,
+            "sections": sections,
+            "actions": actions_taken(cases=scope.cases),
+            "generated_at": timezone.now(),
+        },
+    )
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def _recent_years() -> list[int]:
+    year = timezone.localdate().year
+    return [year, year - 1, year - 2]
