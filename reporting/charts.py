@@ -82,4 +82,17 @@ def columns(table: Table, *, label: str, value: str, urls: list[str | None]) -> 
                 "url": url,
             }
         )
-    return {"kind": "columns", "items": items, "width": WIDTH, "height": height, "base": base}
+    return {
+        "kind": "columns",
+        "items": items,
+        "width": WIDTH,
+        "height": height,
+        "base": base,
+        # Months read as months, days and weeks by their first day.
+        "label_format": "Y-m" if _monthly(table.rows, label) else "m-d",
+    }
+
+
+def _monthly(rows, label: str) -> bool:
+    days = [row.values.get(label) for row in rows]
+    return len(days) > 1 and all(getattr(d, "day", 0) == 1 for d in days)

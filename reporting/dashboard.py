@@ -4,7 +4,7 @@ of queries whatever the data size (one per table, plus the scope's few)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import QuerySet
@@ -14,7 +14,7 @@ from complaints.models import Case, User
 
 from . import selectors
 from .access import cases_reported_to
-from .filters import ReportFilter
+from .filters import DASHBOARD_PARAMETERS, ReportFilter
 from .steps import time_in_steps
 from .tables import Table
 
@@ -37,7 +37,7 @@ TABLES: dict[str, Callable[..., Table]] = {
     ),
     "compliance": lambda cases, bucket: selectors.compliance(cases=cases),
     "compliance_trend": lambda cases, bucket: selectors.compliance_trend(cases=cases),
-    "time_in_steps": lambda cases, bucket: _time_in_steps(cases),
+    "time_in_steps": lambda cases, bucket: time_in_steps(cases=cases),
     "escalations": lambda cases, bucket: selectors.escalations(cases=cases),
     "outcomes": lambda cases, bucket: selectors.outcomes(cases=cases),
     "root_causes": lambda cases, bucket: selectors.root_causes(cases=cases),
@@ -48,10 +48,6 @@ TABLES: dict[str, Callable[..., Table]] = {
 }
 
 
-def _time_in_steps(cases: QuerySet[Case]) -> Table:
-    return time_in_steps(cases=cases)
-
-
 @dataclass
 class Scope:
     """The cases one reading covers: the reader's, narrowed by the filters."""
@@ -59,11 +55,14 @@ class Scope:
     filter: ReportFilter
     cases: QuerySet[Case]
     cases_any_period: QuerySet[Case]
-    query: QueryDict  # the filters as given (without the page or bucket), for links
+    # The dashboard's own filters (DASHBOARD_PARAMETERS), for links and the way back; a
+    # figure's parameters are added to these, never carried from one figure to the next.
+    query: QueryDict
+    # Everything given (the figure's parameters too, without the page or bucket).
+    data: QueryDict
     bucket: str
     first: date | None = None
     last: date | None = None
-    tables: dict[str, Table] = field(default_factory=dict)
 
 
 def scope_for(*, user: User, data: QueryDict) -> Scope:
@@ -91,11 +90,20 @@ def scope_for(*, user: User, data: QueryDict) -> Scope:
         filter=report_filter,
         cases=cases,
         cases_any_period=undated_filter.qs if undated_filter.is_valid() else base.none(),
-        query=data,
+        query=_only(data, DASHBOARD_PARAMETERS),
+        data=data,
         bucket=selectors.bucket_for(first, last),
         first=first,
         last=last,
     )
+
+
+def _only(data: QueryDict, names) -> QueryDict:
+    kept = QueryDict(mutable=True)
+    for name in names:
+        if name in data:
+            kept.setlist(name, data.getlist(name))
+    return kept
 
 
 def table_for(scope: Scope, key: str, bucket: str | None = None) -> Table:

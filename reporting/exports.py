@@ -74,8 +74,10 @@ def table_csv(table: Table) -> HttpResponse:
     response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow([cell_text(c.label) for c in table.columns])
-    for values in table.value_rows():
-        writer.writerow([csv_cell(v, c.kind) for v, c in zip(values, table.columns, strict=True)])
+    for row in table.rows:
+        writer.writerow(
+            [csv_cell(row.values.get(c.key), table.kind_of(row, c)) for c in table.columns]
+        )
     return response
 
 
@@ -111,9 +113,9 @@ def tables_xlsx(
         column_widths(ws, widths_for(table.columns, rows))
         table_layout(ws, columns=len(table.columns), rows=len(rows))
         ws.append(header_row(ws, [c.label for c in table.columns]))
-        for values in rows:
+        for row in table.rows:
             ws.append(
-                [xlsx_cell(ws, v, c.kind) for v, c in zip(values, table.columns, strict=True)]
+                [xlsx_cell(ws, row.values.get(c.key), table.kind_of(row, c)) for c in table.columns]
             )
 
     content = io.BytesIO()

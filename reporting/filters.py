@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import django_filters as filters
+from django import forms
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import DateRangeField
 
 from complaints.models import (
     Case,
@@ -24,7 +26,7 @@ from complaints.models import (
     Urgency,
     Validity,
 )
-from escalation.models import Deadline, Escalation, Milestone
+from escalation.models import Approval, Deadline, Escalation, ExternalReview, Milestone
 
 # DOMAIN.md: a repeat complainant is the same customer again within this many days.
 REPEAT_WINDOW = timedelta(days=90)
@@ -32,8 +34,37 @@ REPEAT_WINDOW = timedelta(days=90)
 DEFAULT_DAYS = 90
 
 
+class BoundedDateRangeField(DateRangeField):
+    """A period within sensible years: the databases' date arithmetic in a time zone overflows
+    at the ends of the calendar (SQLite raises), and no complaint is older than 1900."""
+
+    def clean(self, value):
+        period = super().clean(value)
+        if period:
+            for end in (period.start, period.stop):
+                if end is not None and not 1900 <= end.year <= 9000:
+                    raise forms.ValidationError(_("Choose dates between 1900 and 9000."))
+        return period
+
+
+class BoundedDateFromToRangeFilter(filters.DateFromToRangeFilter):
+    field_class = BoundedDateRangeField
+
+
+# The dashboard's own parameters: what every figure link and the way back carry.
+DASHBOARD_PARAMETERS = (
+    "received_after",
+    "received_before",
+    "department",
+    "category",
+    "channel",
+    "product",
+    "urgency",
+)
+
+
 class ReportFilter(filters.FilterSet):
-    received = filters.DateFromToRangeFilter(label=_("Received between"), field_name="received_at")
+    received = BoundedDateFromToRangeFilter(label=_("Received between"), field_name="received_at")
     department = filters.ModelChoiceFilter(
         label=_("Department"), queryset=Department.objects.order_by("name")
     )
@@ -67,6 +98,7 @@ def repeat_q() -> Q:
 
 
 DEADLINE_STATES = {
+    "judged": Q(met_at__isnull=False) | Q(breached_at__isnull=False),
     # Met in time: by its due time. The sweep marks a breach within the minute, but a deadline
     # met late while it was not running (an outage) has no breached_at: its met_at tells.
     "met": Q(met_at__isnull=False, breached_at__isnull=True, met_at__lte=F("due_at")),
@@ -84,7 +116,12 @@ class ReportCaseFilter(ReportFilter):
     )
     deadline = filters.ChoiceFilter(
         label=_("Deadline"),
-        choices=[("met", _("Met")), ("breached", _("Breached")), ("open", _("Still open"))],
+        choices=[
+            ("met", _("Met")),
+            ("breached", _("Breached")),
+            ("open", _("Still open")),
+            ("judged", _("Met or breached")),
+        ],
         method="by_deadline",
     )
     escalated_to = filters.TypedChoiceFilter(
@@ -97,6 +134,12 @@ class ReportCaseFilter(ReportFilter):
         label=_("Left the step"), choices=Step.choices, method="by_left_step"
     )
     reopened = filters.BooleanFilter(label=_("Reopened"), method="by_reopened")
+    approval_waiting = filters.BooleanFilter(
+        label=_("Approval waiting"), method="by_approval_waiting"
+    )
+    in_external_review = filters.BooleanFilter(
+        label=_("In external review"), method="by_external_review"
+    )
     repeat = filters.BooleanFilter(label=_("Repeat complainant"), method="by_repeat")
     root_cause_category = filters.ChoiceFilter(label=_("Root cause"), choices=RootCause.choices)
     validity = filters.ChoiceFilter(label=_("Validity"), choices=Validity.choices)
@@ -124,12 +167,12 @@ class ReportCaseFilter(ReportFilter):
         return queryset.filter(Exists(deadlines))
 
     def by_escalation(self, queryset, name, value):
-        if name != "escalated_to" and self.form.cleaned_data.get("escalated_to") is not None:
+        if name != "escalated_to" and self.form.cleaned_data.get("escalated_to") not in (None, ""):
             return queryset
         escalations = Escalation.objects.filter(case_id=OuterRef("pk"))
         tier = self.form.cleaned_data.get("escalated_to")
         reason = self.form.cleaned_data.get("escalation_reason")
-        if tier is not None:
+        if tier not in (None, ""):
             escalations = escalations.filter(to_tier=tier)
         if reason:
             escalations = escalations.filter(reason=reason)
@@ -141,6 +184,19 @@ class ReportCaseFilter(ReportFilter):
             case_id=OuterRef("pk"), kind__in=["step", "reopened"], from_step=value
         )
         return queryset.filter(Exists(moves))
+
+    def by_approval_waiting(self, queryset, name, value):
+        if value is None:
+            return queryset
+        pending = Approval.objects.filter(case_id=OuterRef("pk"), status=Approval.Status.PENDING)
+        return queryset.filter(Exists(pending)) if value else queryset.exclude(Exists(pending))
+
+    def by_external_review(self, queryset, name, value):
+        if value is None:
+            return queryset
+        open_reviews = ExternalReview.objects.filter(case_id=OuterRef("pk"), outcome_at=None)
+        found = Exists(open_reviews)
+        return queryset.filter(found) if value else queryset.exclude(found)
 
     def by_reopened(self, queryset, name, value):
         if value is None:

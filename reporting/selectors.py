@@ -208,16 +208,22 @@ def compliance_trend(*, cases: QuerySet[Case]) -> Table:
         month = g["month"].date() if hasattr(g["month"], "date") else g["month"]
         decided = g["met"] + g["breached"]  # still-open deadlines are not judged yet
         by_month.setdefault(month, {})[g["milestone"]] = _share(g["met"], decided)
-    rows = [
-        Row(
-            {"month": month, **{m: shares.get(m) for m in Milestone.values}},
-            cases={
-                "received_after": month.isoformat(),
-                "received_before": _bucket_range(month, "month")[1].isoformat(),
-            },
+    rows = []
+    for month, shares in by_month.items():
+        period = {
+            "received_after": month.isoformat(),
+            "received_before": _bucket_range(month, "month")[1].isoformat(),
+        }
+        rows.append(
+            Row(
+                {"month": month, **{m: shares.get(m) for m in Milestone.values}},
+                cases=period,
+                # Each share: that month's cases with that milestone's deadlines judged.
+                cell_cases={
+                    m: {**period, "milestone": m, "deadline": "judged"} for m in Milestone.values
+                },
+            )
         )
-        for month, shares in by_month.items()
-    ]
     return Table(
         key="compliance_trend",
         title=_("Met in time, by month received"),
@@ -341,7 +347,8 @@ def outcomes(*, cases: QuerySet[Case]) -> Table:
 
 
 def comments_needing_attention(*, cases: QuerySet[Case], limit: int = 10) -> QuerySet[Case]:
-    """The latest follow-up comments of customers not satisfied or rating 1 or 2."""
+    """The follow-up comments of customers not satisfied or rating 1 or 2, on the cases
+    received last."""
     return (
         cases.filter(Q(follow_up_satisfied=False) | Q(satisfaction_rating__lte=2))
         .exclude(follow_up_comment="")

@@ -13,7 +13,8 @@ from django.utils.functional import Promise
 class Column:
     key: str
     label: str | Promise
-    # "text", "count", "percent" (a share 0..1), "hours", "money", "number"
+    # "text", "count", "percent" (a share 0..1), "hours", "money", "number"; "mixed": each
+    # row says (its values' "kind")
     kind: str = "text"
 
 
@@ -37,6 +38,11 @@ class Table:
     columns: list[Column]
     rows: list[Row] = field(default_factory=list)
     note: str | Promise = ""
+
+    @staticmethod
+    def kind_of(row: Row, column: Column) -> str:
+        """A cell's kind: its column's, or, in a column of mixed figures, its row's own."""
+        return row.values.get("kind", "text") if column.kind == "mixed" else column.kind
 
     def value_rows(self) -> list[list[Any]]:
         """The rows as lists in column order (for CSV and Excel)."""

@@ -41,20 +41,26 @@ CHARTS = {
 }
 
 
-def _cases_url(scope: Scope, params: dict[str, str] | None) -> str | None:
+def _cases_url(
+    scope: Scope, params: dict[str, str] | None, *, in_period: bool = True
+) -> str | None:
     """The list of cases behind a figure: the dashboard's filters plus the figure's own (which
     win: a week's volume narrows the period). A figure's period only narrows the dashboard's:
     the first and last week or month of a chart are cut at the period's ends, as their figures
-    are."""
+    are. A figure of any period (``in_period=False``: the early warning's week, what waits
+    now) brings its own dates instead."""
     if params is None:
         return None
     query = scope.query.copy()
+    if not in_period:
+        query.pop("received_after", None)
+        query.pop("received_before", None)
     for key, value in params.items():
         query[key] = value
     # ISO dates compare as text.
-    if scope.first and "received_after" in params:
+    if in_period and scope.first and "received_after" in params:
         query["received_after"] = max(params["received_after"], scope.first.isoformat())
-    if scope.last and "received_before" in params:
+    if in_period and scope.last and "received_before" in params:
         query["received_before"] = min(params["received_before"], scope.last.isoformat())
     return f"{reverse('reporting:cases')}?{query.urlencode()}"
 
@@ -100,7 +106,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         sections.append({"table": table, "chart": chart})
     spikes = spikes_current(cases=scope.cases_any_period)
     for spike in spikes:
-        spike.url = _cases_url(scope, spike.cases)
+        spike.url = _cases_url(scope, spike.cases, in_period=False)
+    # What waits now, whenever the case came in.
+    ever = {"received_after": "1900-01-01", "received_before": timezone.localdate().isoformat()}
+    waiting_now = waiting(cases=scope.cases_any_period)
+    waiting_urls = {
+        "approvals": _cases_url(scope, {**ever, "approval_waiting": "true"}, in_period=False),
+        "external_review": _cases_url(
+            scope, {**ever, "in_external_review": "true"}, in_period=False
+        ),
+    }
     return render(
         request,
         "reporting/dashboard.html",
@@ -110,7 +125,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "bucket": bucket,
             "buckets": [("day", _("Day")), ("week", _("Week")), ("month", _("Month"))],
             "sections": sections,
-            "waiting": waiting(cases=scope.cases),
+            "waiting": waiting_now,
+            "waiting_urls": waiting_urls,
             "comments": comments_needing_attention(cases=scope.cases),
             "spikes": spikes,
             "query": scope.query.urlencode(),
@@ -122,7 +138,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def _report_cases(request: HttpRequest):
     scope = scope_for(user=request.user, data=request.GET)
     case_filter = ReportCaseFilter(
-        scope.query, queryset=case_list(user=request.user, qs=scope.cases)
+        scope.data, queryset=case_list(user=request.user, qs=scope.cases)
     )
     cases = case_filter.qs if case_filter.is_valid() else scope.cases.none()
     return scope, case_filter, cases.order_by("-received_at", "-pk")
@@ -143,6 +159,7 @@ def cases(request: HttpRequest) -> HttpResponse:
             "filter": case_filter,
             "page_obj": page_obj,
             "query": query.urlencode(),
+            "dashboard_query": scope.query.urlencode(),
             "filters_shown": _filters_shown(scope),
         },
     )

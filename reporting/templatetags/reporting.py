@@ -10,6 +10,8 @@ from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import floatformat
 from django.utils.html import format_html
 
+from ..tables import Table
+
 register = template.Library()
 
 
@@ -27,7 +29,7 @@ def kpi_cell(row, column, position: int) -> str:
 @register.simple_tag
 def kpi(row, column) -> str:
     value = row.values.get(column.key)
-    kind = row.values.get("kind", "text") if column.kind == "mixed" else column.kind
+    kind = Table.kind_of(row, column)
     if value is None or value == "":
         return "—"
     if kind == "percent":
