@@ -309,6 +309,8 @@ class Case(models.Model):
             models.Index(fields=["department", "step"], name="case_department_step"),
             # Reporting's period (every dashboard figure, the early warning's nine weeks).
             models.Index(fields=["received_at"], name="case_received"),
+            # Reporting's repeat complainants: the same customer's cases in the 90 days before.
+            models.Index(fields=["customer", "received_at"], name="case_customer_received"),
             # Overdue counts and "sort by due": open cases past their next deadline.
             models.Index(
                 fields=["due_at"], condition=Q(due_at__isnull=False), name="case_due_open"
