@@ -53,6 +53,17 @@ def _seeded_data_restored(request, django_db_blocker):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A request in another language (LocaleMiddleware) leaves that language active in the
+    thread; the next test starts in the default one, whatever ran before it."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def broker_down():
     """The Celery broker is down for this test (tests/outages.py)."""
