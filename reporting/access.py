@@ -7,12 +7,28 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from complaints.access import cases_visible_to
-from complaints.models import Case, Tier, User
+from complaints.models import Case, Department, Tier, User
 from escalation.tiers import user_tier
 
 
 def user_can_read_reports(user: User) -> bool:
     return user_tier(user) >= Tier.DEPARTMENT_HEAD
+
+
+def departments_reported_to(*, user: User) -> QuerySet[Department]:
+    """The departments a reader may filter by: a department head their own; the others all."""
+    if user_tier(user) == Tier.DEPARTMENT_HEAD:
+        return Department.objects.filter(pk=user.department_id)
+    return Department.objects.order_by("name")
+
+
+def report_filter_limited(report_filter, *, user: User):
+    """The filter's department choices cut to what the reader may see (the cases are cut by
+    ``cases_reported_to`` anyway: this keeps the other departments' names out of the form)."""
+    for name in ("department", "responsible_department"):
+        if name in report_filter.filters:
+            report_filter.filters[name].queryset = departments_reported_to(user=user)
+    return report_filter
 
 
 def cases_reported_to(*, user: User) -> QuerySet[Case]:

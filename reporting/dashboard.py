@@ -12,8 +12,8 @@ from django.http import QueryDict
 
 from complaints.models import Case, User
 
-from . import selectors
-from .access import cases_reported_to
+from . import quality, selectors
+from .access import cases_reported_to, report_filter_limited
 from .filters import DASHBOARD_PARAMETERS, ReportFilter
 from .steps import time_in_steps
 from .tables import Table
@@ -39,12 +39,12 @@ TABLES: dict[str, Callable[..., Table]] = {
     "compliance_trend": lambda cases, bucket: selectors.compliance_trend(cases=cases),
     "time_in_steps": lambda cases, bucket: time_in_steps(cases=cases),
     "escalations": lambda cases, bucket: selectors.escalations(cases=cases),
-    "outcomes": lambda cases, bucket: selectors.outcomes(cases=cases),
-    "root_causes": lambda cases, bucket: selectors.root_causes(cases=cases),
-    "responsible_departments": lambda cases, bucket: selectors.responsible_departments(cases=cases),
-    "validity": lambda cases, bucket: selectors.validity_mix(cases=cases),
-    "remedies_by_type": lambda cases, bucket: selectors.remedies_by_type(cases=cases),
-    "remedies_by_department": lambda cases, bucket: selectors.remedies_by_department(cases=cases),
+    "outcomes": lambda cases, bucket: quality.outcomes(cases=cases),
+    "root_causes": lambda cases, bucket: quality.root_causes(cases=cases),
+    "responsible_departments": lambda cases, bucket: quality.responsible_departments(cases=cases),
+    "validity": lambda cases, bucket: quality.validity_mix(cases=cases),
+    "remedies_by_type": lambda cases, bucket: quality.remedies_by_type(cases=cases),
+    "remedies_by_department": lambda cases, bucket: quality.remedies_by_department(cases=cases),
 }
 
 
@@ -75,7 +75,7 @@ def scope_for(*, user: User, data: QueryDict) -> Scope:
         for key, value in ReportFilter.default_data().items():
             data.setdefault(key, value)
     base = cases_reported_to(user=user)
-    report_filter = ReportFilter(data, queryset=base)
+    report_filter = report_filter_limited(ReportFilter(data, queryset=base), user=user)
     cases = report_filter.qs if report_filter.is_valid() else base.none()
     received = report_filter.form.cleaned_data.get("received") if report_filter.is_valid() else None
     first = received.start.date() if received and received.start else None

@@ -47,3 +47,8 @@ class Table:
     def value_rows(self) -> list[list[Any]]:
         """The rows as lists in column order (for CSV and Excel)."""
         return [[row.values.get(c.key) for c in self.columns] for row in self.rows]
+
+
+def share(part: int, whole: int) -> float | None:
+    """``part`` of ``whole`` (0..1); None when there is no whole to share."""
+    return part / whole if whole else None

@@ -16,11 +16,12 @@ from complaints.models import Department
 from complaints.selectors import case_list
 
 from . import charts, exports
-from .access import cases_reported_to
+from .access import cases_reported_to, report_filter_limited
 from .dashboard import TABLES, Scope, scope_for, table_for, tables_for
 from .early_warning import spikes_current
 from .filters import ReportCaseFilter
-from .selectors import BUCKETS, actions_taken, comments_needing_attention, waiting
+from .quality import actions_taken, comments_needing_attention
+from .selectors import BUCKETS, waiting
 from .summary import half_for, summary_scope, summary_tables
 
 PAGE_SIZE = 25
@@ -137,8 +138,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _report_cases(request: HttpRequest):
     scope = scope_for(user=request.user, data=request.GET)
-    case_filter = ReportCaseFilter(
-        scope.data, queryset=case_list(user=request.user, qs=scope.cases)
+    case_filter = report_filter_limited(
+        ReportCaseFilter(scope.data, queryset=case_list(user=request.user, qs=scope.cases)),
+        user=request.user,
     )
     cases = case_filter.qs if case_filter.is_valid() else scope.cases.none()
     return scope, case_filter, cases.order_by("-received_at", "-pk")

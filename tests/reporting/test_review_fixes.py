@@ -86,3 +86,15 @@ def test_impossible_dates_give_no_cases_not_an_error(
 
     for url in ("/reports/", "/reports/cases/", "/reports/export/outcomes.csv"):
         assert client.get(url, query).status_code == 200, url
+
+
+def test_a_department_head_is_offered_only_their_own_department(
+    client, department_head, logistics, agent
+):
+    receive_case(by=agent)
+    client.force_login(department_head)
+
+    form = client.get("/reports/").context["filter"].form
+
+    assert list(form.fields["department"].queryset) == [department_head.department]
+    assert logistics.name not in client.get("/reports/").text

@@ -20,7 +20,7 @@ from complaints.models import Case, Step
 from escalation.approvals import approval_decide
 from escalation.models import Approval, ExternalReview
 from escalation.services import external_review_record_outcome
-from reporting import selectors
+from reporting import quality, selectors
 from reporting.filters import ReportCaseFilter
 
 from .conftest import local, moved, persona, received, swept, walked
@@ -486,7 +486,7 @@ def outcome_figures(table) -> dict:
 
 
 def test_outcomes_reopen_rate_repeats_and_satisfaction(world):
-    table = selectors.outcomes(cases=world.scope)
+    table = quality.outcomes(cases=world.scope)
 
     assert outcome_figures(table) == {
         "total": 9,
@@ -507,7 +507,7 @@ def test_outcomes_reopen_rate_repeats_and_satisfaction(world):
 
 
 def test_every_linked_outcome_lists_its_cases(world):
-    table = selectors.outcomes(cases=world.scope)
+    table = quality.outcomes(cases=world.scope)
     linked = {
         row.values["key"]: behind(row.cases, world.scope)
         for row in table.rows
@@ -535,14 +535,14 @@ def test_a_repeat_complaint_is_the_same_customer_within_the_90_days_before(world
 
 
 def test_a_case_with_no_follow_up_yet_is_not_rated(world):
-    table = selectors.outcomes(cases=world.scope.filter(pk=world.followup.pk))
+    table = quality.outcomes(cases=world.scope.filter(pk=world.followup.pk))
 
     figures = outcome_figures(table)
     assert (figures["rated"], figures["rating"], figures["satisfied"]) == (0, None, None)
 
 
 def test_outcomes_of_no_cases_have_no_shares(world):
-    figures = outcome_figures(selectors.outcomes(cases=world.scope.none()))
+    figures = outcome_figures(quality.outcomes(cases=world.scope.none()))
 
     assert figures["total"] == 0
     assert figures["reopen_rate"] is None
@@ -551,7 +551,7 @@ def test_outcomes_of_no_cases_have_no_shares(world):
 
 
 def test_comments_needing_attention_are_the_unsatisfied_or_low_rated_latest_first(world):
-    comments = selectors.comments_needing_attention(cases=world.scope)
+    comments = quality.comments_needing_attention(cases=world.scope)
 
     # reopen: not satisfied; late: satisfied but rated 2. mon rated 3 with no comment.
     assert [case.reference for case in comments] == [world.reopen.reference, world.late.reference]
@@ -561,7 +561,7 @@ def test_comments_needing_attention_are_the_unsatisfied_or_low_rated_latest_firs
 
 
 def test_root_causes_pareto_with_shares_and_cumulative_shares(world):
-    table = selectors.root_causes(cases=world.scope)
+    table = quality.root_causes(cases=world.scope)
 
     assert values(table, "value", "cases", "share", "cumulative") == [
         ("Materials", 3, pytest.approx(3 / 7), pytest.approx(3 / 7)),
@@ -580,7 +580,7 @@ def test_root_causes_pareto_with_shares_and_cumulative_shares(world):
 
 
 def test_responsible_departments_pareto(world):
-    table = selectors.responsible_departments(cases=world.scope)
+    table = quality.responsible_departments(cases=world.scope)
 
     assert values(table, "value", "cases", "share", "cumulative") == [
         ("After-sales", 5, pytest.approx(5 / 7), pytest.approx(5 / 7)),
@@ -593,7 +593,7 @@ def test_responsible_departments_pareto(world):
 
 
 def test_validity_mix_of_the_analysed_cases(world):
-    table = selectors.validity_mix(cases=world.scope)
+    table = quality.validity_mix(cases=world.scope)
 
     assert values(table, "value", "cases", "share") == [
         ("Valid", 6, pytest.approx(6 / 7)),
@@ -606,7 +606,7 @@ def test_validity_mix_of_the_analysed_cases(world):
 
 
 def test_remedies_by_type_count_a_case_under_each_of_its_remedies_with_its_whole_value(world):
-    table = selectors.remedies_by_type(cases=world.scope)
+    table = quality.remedies_by_type(cases=world.scope)
 
     assert values(table, "value", "cases", "total") == [
         ("Apology", 3, Decimal("540")),  # quick 120 + reopen 300 + followup 120
@@ -627,7 +627,7 @@ def test_remedies_by_type_count_a_case_under_each_of_its_remedies_with_its_whole
 
 
 def test_remedies_by_department_count_and_total_the_cases_with_a_remedy(world):
-    table = selectors.remedies_by_department(cases=world.scope)
+    table = quality.remedies_by_department(cases=world.scope)
 
     # mon (Logistics) was found not valid: an explanation, no remedy.
     assert values(table, "value", "cases", "total") == [
@@ -647,12 +647,12 @@ def test_every_case_filter_parameter_of_a_figure_is_one_the_case_list_accepts(wo
         selectors.compliance(cases=world.scope),
         selectors.compliance_trend(cases=world.scope),
         selectors.escalations(cases=world.scope),
-        selectors.outcomes(cases=world.scope),
-        selectors.root_causes(cases=world.scope),
-        selectors.responsible_departments(cases=world.scope),
-        selectors.validity_mix(cases=world.scope),
-        selectors.remedies_by_type(cases=world.scope),
-        selectors.remedies_by_department(cases=world.scope),
+        quality.outcomes(cases=world.scope),
+        quality.root_causes(cases=world.scope),
+        quality.responsible_departments(cases=world.scope),
+        quality.validity_mix(cases=world.scope),
+        quality.remedies_by_type(cases=world.scope),
+        quality.remedies_by_department(cases=world.scope),
     ]
     accepted = set(ReportCaseFilter.base_filters) | {"received_after", "received_before"}
 

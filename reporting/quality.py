@@ -1,0 +1,264 @@
+"""What the complaints say about the organisation: the customers' verdict (reopenings,
+repeats, satisfaction, the comments needing attention), the causes (Paretos of root causes
+and responsible departments, validity) and the remedies. Like ``reporting.selectors``: one
+database query per table, every row with the parameters of the cases behind it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Avg, Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from complaints.models import Case, Remedy, RootCause, Step, Validity
+
+from .filters import repeat_q
+from .tables import Column, Row, Table, share
+
+# ---------------------------------------------------------------- the customer's verdict
+
+
+def outcomes(*, cases: QuerySet[Case]) -> Table:
+    """Reopen rate (二次投诉), repeat complainants (the same customer again within 90 days),
+    satisfaction: one aggregate over the cases in scope."""
+    figures = cases.order_by().aggregate(
+        total=Count("pk"),
+        closed=Count("pk", filter=Q(step=Step.CLOSED)),
+        reopened=Count("pk", filter=Q(reopen_count__gt=0)),
+        repeats=Count("pk", filter=repeat_q()),
+        repeat_customers=Count("customer", filter=repeat_q(), distinct=True),
+        rated=Count("pk", filter=Q(satisfaction_rating__isnull=False)),
+        rating=Avg("satisfaction_rating"),
+        handling=Avg("handling_rating"),
+        answered=Count("pk", filter=Q(follow_up_satisfied__isnull=False)),
+        satisfied=Count("pk", filter=Q(follow_up_satisfied=True)),
+    )
+    total = figures["total"]
+
+    def row(key, label, value, kind, link=None):
+        return Row({"key": key, "figure": label, "value": value, "kind": kind}, cases=link)
+
+    rows = [
+        row("total", _("Complaints"), total, "count", {}),
+        row("closed", _("Closed"), figures["closed"], "count", {"step": Step.CLOSED}),
+        row(
+            "reopened", _("Reopened (二次投诉)"), figures["reopened"], "count", {"reopened": "true"}
+        ),
+        row("reopen_rate", _("Reopen rate"), share(figures["reopened"], total), "percent"),
+        row("repeats", _("Repeat complaints"), figures["repeats"], "count", {"repeat": "true"}),
+        row("repeat_customers", _("Repeat complainants"), figures["repeat_customers"], "count"),
+        row("rating", _("Average rating (1 to 5)"), figures["rating"], "number"),
+        row(
+            "handling", _("Average rating of the handling (1 to 5)"), figures["handling"], "number"
+        ),
+        row(
+            "satisfied",
+            _("Satisfied at follow-up"),
+            share(figures["satisfied"], figures["answered"]),
+            "percent",
+            {"satisfied": "true"},
+        ),
+        row("rated", _("Rated"), figures["rated"], "count"),
+    ]
+    return Table(
+        key="outcomes",
+        title=_("Reopenings, repeats and satisfaction"),
+        columns=[Column("figure", _("Figure")), Column("value", _("Value"), "mixed")],
+        rows=rows,
+        note=_("A repeat complaint: the same customer complained within the 90 days before."),
+    )
+
+
+def comments_needing_attention(*, cases: QuerySet[Case], limit: int = 10) -> QuerySet[Case]:
+    """The follow-up comments of customers not satisfied or rating 1 or 2, on the cases
+    received last."""
+    return (
+        cases.filter(Q(follow_up_satisfied=False) | Q(satisfaction_rating__lte=2))
+        .exclude(follow_up_comment="")
+        .select_related("customer", "department")
+        .order_by("-received_at")[:limit]
+    )
+
+
+def actions_taken(*, cases: QuerySet[Case], limit: int = 50) -> QuerySet[Case]:
+    """The corrective actions recorded on the valid cases of the period (at Act: what was done,
+    the investigation report), by root cause: what the half-yearly summary lists."""
+    return (
+        cases.filter(validity__in=[Validity.VALID, Validity.PARTLY])
+        .exclude(actions_taken="")
+        .select_related("department")
+        .order_by("root_cause_category", "-received_at")[:limit]
+    )
+
+
+# ---------------------------------------------------------------- causes and remedies
+
+
+def _pareto(groups, label_of, link_of, total: int) -> list[Row]:
+    rows, running = [], 0
+    for g in groups:
+        running += g["n"]
+        rows.append(
+            Row(
+                {
+                    "value": label_of(g),
+                    "cases": g["n"],
+                    "share": share(g["n"], total),
+                    "cumulative": share(running, total),
+                },
+                cases=link_of(g),
+            )
+        )
+    return rows
+
+
+_PARETO_COLUMNS = [
+    Column("cases", _("Cases"), "count"),
+    Column("share", _("Share"), "percent"),
+    Column("cumulative", _("Cumulative"), "percent"),
+]
+
+
+def root_causes(*, cases: QuerySet[Case]) -> Table:
+    """A Pareto of root-cause categories (cases analysed), most first."""
+    groups = list(
+        cases.exclude(root_cause_category="")
+        .order_by()
+        .values("root_cause_category")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "root_cause_category")
+    )
+    labels = dict(RootCause.choices)
+    return Table(
+        key="root_causes",
+        title=_("Root causes"),
+        columns=[Column("value", _("Root cause")), *_PARETO_COLUMNS],
+        rows=_pareto(
+            groups,
+            lambda g: labels.get(g["root_cause_category"], g["root_cause_category"]),
+            lambda g: {"root_cause_category": g["root_cause_category"]},
+            sum(g["n"] for g in groups),
+        ),
+    )
+
+
+def responsible_departments(*, cases: QuerySet[Case]) -> Table:
+    """A Pareto of responsible departments (named at Analyse), most first."""
+    groups = list(
+        cases.filter(department__isnull=False)
+        .order_by()
+        .values("department_id", "department__name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "department__name")
+    )
+    return Table(
+        key="responsible_departments",
+        title=_("Responsible departments"),
+        columns=[Column("value", _("Department")), *_PARETO_COLUMNS],
+        rows=_pareto(
+            groups,
+            lambda g: g["department__name"],
+            lambda g: {"responsible_department": str(g["department_id"])},
+            sum(g["n"] for g in groups),
+        ),
+    )
+
+
+def validity_mix(*, cases: QuerySet[Case]) -> Table:
+    groups = list(
+        cases.exclude(validity="")
+        .order_by()
+        .values("validity")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    )
+    total = sum(g["n"] for g in groups)
+    labels = dict(Validity.choices)
+    return Table(
+        key="validity",
+        title=_("Validity"),
+        columns=[
+            Column("value", _("Validity")),
+            Column("cases", _("Cases"), "count"),
+            Column("share", _("Share"), "percent"),
+        ],
+        rows=[
+            Row(
+                {
+                    "value": labels.get(g["validity"]),
+                    "cases": g["n"],
+                    "share": share(g["n"], total),
+                },
+                cases={"validity": g["validity"]},
+            )
+            for g in groups
+        ],
+    )
+
+
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def remedies_by_type(*, cases: QuerySet[Case]) -> Table:
+    """Cases and remedy value per remedy type, in one aggregate (conditional counts per type).
+    A case with several remedies counts under each, with its whole value."""
+    aggregates = {}
+    for code in Remedy.values:
+        has = Q(remedy_types__icontains=f'"{code}"')
+        aggregates[f"{code}__n"] = Count("pk", filter=has)
+        aggregates[f"{code}__v"] = Coalesce(
+            Sum("remedy_value", filter=has), Value(Decimal(0)), output_field=_MONEY
+        )
+    figures = cases.order_by().aggregate(**aggregates)
+    rows = [
+        Row(
+            {"value": label, "cases": figures[f"{code}__n"], "total": figures[f"{code}__v"]},
+            cases={"remedy": code},
+        )
+        for code, label in Remedy.choices
+        if figures[f"{code}__n"]
+    ]
+    rows.sort(key=lambda r: -r.values["cases"])
+    return Table(
+        key="remedies_by_type",
+        title=_("Remedies by type"),
+        columns=[
+            Column("value", _("Remedy")),
+            Column("cases", _("Cases"), "count"),
+            Column("total", _("Total value"), "money"),
+        ],
+        rows=rows,
+        note=_("A case with several remedies counts under each, with its whole value."),
+    )
+
+
+def remedies_by_department(*, cases: QuerySet[Case]) -> Table:
+    groups = (
+        cases.filter(department__isnull=False)
+        .exclude(remedy_types=[])
+        .order_by()
+        .values("department_id", "department__name")
+        .annotate(
+            n=Count("pk"),
+            total=Coalesce(Sum("remedy_value"), Value(Decimal(0)), output_field=_MONEY),
+        )
+        .order_by(F("total").desc(), "department__name")
+    )
+    return Table(
+        key="remedies_by_department",
+        title=_("Remedies by department"),
+        columns=[
+            Column("value", _("Department")),
+            Column("cases", _("Cases"), "count"),
+            Column("total", _("Total value"), "money"),
+        ],
+        rows=[
+            Row(
+                {"value": g["department__name"], "cases": g["n"], "total": g["total"]},
+                # Only the department's cases with a remedy (not one found not valid).
+                cases={"responsible_department": str(g["department_id"]), "remedied": "true"},
+            )
+            for g in groups
+        ],
+    )
