@@ -68,7 +68,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Greatest, Lower, Sqrt
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 
@@ -266,11 +266,7 @@ def spike_recipients() -> list[str]:
 
 
 def dashboard_url(params: dict[str, str]) -> str:
-    try:
-        path = reverse("reporting:dashboard")
-    except NoReverseMatch:  # the dashboard is not routed (yet): where it will be
-        path = "/reports/"
-    return f"{settings.SITE_URL}{path}?{urlencode(params)}"
+    return f"{settings.SITE_URL}{reverse('reporting:dashboard')}?{urlencode(params)}"
 
 
 def _message(spike: Spike, to: list[str]) -> EmailMessage:

@@ -69,11 +69,6 @@ class Spike(models.Model):
             return Category(self.value).label if self.value in Category.values else self.value
         return self.label or self.value
 
-    @property
-    def ratio(self) -> float | None:
-        """This week's cases over the usual week (None: the value has no history)."""
-        return self.count / self.baseline if self.baseline else None
-
     def cases_query(self) -> dict[str, str]:
         """The dashboard's and the case list's parameters for the cases of this spike."""
         return spike_cases_query(

@@ -273,8 +273,7 @@ class CaseViewSet(CaseEscalationActions, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def take(self, request, reference: str):
         case = self._case()
-        customer_actions.case_take(case=case, by=request.user)
-        case.refresh_from_db()
+        customer_actions.case_take(case=case, by=request.user)  # refreshes ``case``
         return _case_response(request, case)
 
     @extend_schema(
