@@ -1,39 +1,26 @@
 """What the complaints say about the organisation: the customers' verdict (reopenings,
 repeats, satisfaction, the comments needing attention), the causes (Paretos of root causes
 and responsible departments, validity) and the remedies. Like ``reporting.selectors``: one
-database query per table, every row with the parameters of the cases behind it."""
+database query per table, every row with the parameters of the cases behind it; the cases in
+scope come as a queryset or as the rollup's figures (``reporting.figures``)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from django.db.models import Avg, Count, DecimalField, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Case, Remedy, RootCause, Step, Validity
 
-from .filters import repeat_q
+from .figures import Figures, as_figures
 from .tables import Column, Row, Table, share
 
 # ---------------------------------------------------------------- the customer's verdict
 
 
-def outcomes(*, cases: QuerySet[Case]) -> Table:
+def outcomes(*, cases: QuerySet[Case] | Figures) -> Table:
     """Reopen rate (二次投诉), repeat complainants (the same customer again within 90 days),
     satisfaction: one aggregate over the cases in scope."""
-    figures = cases.order_by().aggregate(
-        total=Count("pk"),
-        closed=Count("pk", filter=Q(step=Step.CLOSED)),
-        reopened=Count("pk", filter=Q(reopen_count__gt=0)),
-        repeats=Count("pk", filter=repeat_q()),
-        repeat_customers=Count("customer", filter=repeat_q(), distinct=True),
-        rated=Count("pk", filter=Q(satisfaction_rating__isnull=False)),
-        rating=Avg("satisfaction_rating"),
-        handling=Avg("handling_rating"),
-        answered=Count("pk", filter=Q(follow_up_satisfied__isnull=False)),
-        satisfied=Count("pk", filter=Q(follow_up_satisfied=True)),
-    )
+    figures = as_figures(cases).outcomes()
     total = figures["total"]
 
     def row(key, label, value, kind, link=None):
@@ -120,15 +107,9 @@ _PARETO_COLUMNS = [
 ]
 
 
-def root_causes(*, cases: QuerySet[Case]) -> Table:
+def root_causes(*, cases: QuerySet[Case] | Figures) -> Table:
     """A Pareto of root-cause categories (cases analysed), most first."""
-    groups = list(
-        cases.exclude(root_cause_category="")
-        .order_by()
-        .values("root_cause_category")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "root_cause_category")
-    )
+    groups = [{"root_cause_category": code, "n": n} for code, n in as_figures(cases).root_causes()]
     labels = dict(RootCause.choices)
     return Table(
         key="root_causes",
@@ -143,15 +124,9 @@ def root_causes(*, cases: QuerySet[Case]) -> Table:
     )
 
 
-def responsible_departments(*, cases: QuerySet[Case]) -> Table:
+def responsible_departments(*, cases: QuerySet[Case] | Figures) -> Table:
     """A Pareto of responsible departments (named at Analyse), most first."""
-    groups = list(
-        cases.filter(department__isnull=False)
-        .order_by()
-        .values("department_id", "department__name")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "department__name")
-    )
+    groups = as_figures(cases).departments()
     return Table(
         key="responsible_departments",
         title=_("Responsible departments"),
@@ -165,14 +140,8 @@ def responsible_departments(*, cases: QuerySet[Case]) -> Table:
     )
 
 
-def validity_mix(*, cases: QuerySet[Case]) -> Table:
-    groups = list(
-        cases.exclude(validity="")
-        .order_by()
-        .values("validity")
-        .annotate(n=Count("pk"))
-        .order_by("-n")
-    )
+def validity_mix(*, cases: QuerySet[Case] | Figures) -> Table:
+    groups = [{"validity": code, "n": n} for code, n in as_figures(cases).validity()]
     total = sum(g["n"] for g in groups)
     labels = dict(Validity.choices)
     return Table(
@@ -197,27 +166,17 @@ def validity_mix(*, cases: QuerySet[Case]) -> Table:
     )
 
 
-_MONEY = DecimalField(max_digits=14, decimal_places=2)
-
-
-def remedies_by_type(*, cases: QuerySet[Case]) -> Table:
+def remedies_by_type(*, cases: QuerySet[Case] | Figures) -> Table:
     """Cases and remedy value per remedy type, in one aggregate (conditional counts per type).
     A case with several remedies counts under each, with its whole value."""
-    aggregates = {}
-    for code in Remedy.values:
-        has = Q(remedy_types__icontains=f'"{code}"')
-        aggregates[f"{code}__n"] = Count("pk", filter=has)
-        aggregates[f"{code}__v"] = Coalesce(
-            Sum("remedy_value", filter=has), Value(Decimal(0)), output_field=_MONEY
-        )
-    figures = cases.order_by().aggregate(**aggregates)
+    figures = as_figures(cases).remedies()
     rows = [
         Row(
-            {"value": label, "cases": figures[f"{code}__n"], "total": figures[f"{code}__v"]},
+            {"value": label, "cases": figures[code][0], "total": figures[code][1]},
             cases={"remedy": code},
         )
         for code, label in Remedy.choices
-        if figures[f"{code}__n"]
+        if figures[code][0]
     ]
     rows.sort(key=lambda r: -r.values["cases"])
     return Table(
@@ -233,18 +192,8 @@ def remedies_by_type(*, cases: QuerySet[Case]) -> Table:
     )
 
 
-def remedies_by_department(*, cases: QuerySet[Case]) -> Table:
-    groups = (
-        cases.filter(department__isnull=False)
-        .exclude(remedy_types=[])
-        .order_by()
-        .values("department_id", "department__name")
-        .annotate(
-            n=Count("pk"),
-            total=Coalesce(Sum("remedy_value"), Value(Decimal(0)), output_field=_MONEY),
-        )
-        .order_by(F("total").desc(), "department__name")
-    )
+def remedies_by_department(*, cases: QuerySet[Case] | Figures) -> Table:
+    groups = as_figures(cases).remedies_by_department()
     return Table(
         key="remedies_by_department",
         title=_("Remedies by department"),

@@ -1,26 +1,26 @@
-"""The dashboard's figures of volume, time limits and escalation (``reporting.quality`` has
-the customers' verdict, the causes and the remedies), each a ``Table`` computed by the
-database: one grouped or aggregated query per table, whatever the number of cases (the rows
-are the groups: a handful of categories, tiers, weeks — never the cases). Each takes the cases
-in scope (the dashboard's filters applied to what the reader may see) and gives every row the
-parameters of the cases behind it (``reporting.filters.ReportCaseFilter``)."""
+"""The dashboard's tables of volume, time limits and escalation (``reporting.quality`` has
+the customers' verdict, the causes and the remedies), each a ``Table`` whose numbers the
+database computed: one grouped or aggregated query per table, whatever the number of cases (the
+rows are the groups: a handful of categories, tiers, weeks — never the cases). Each takes the
+cases in scope (the dashboard's filters applied to what the reader may see), as a queryset or
+as the rollup's figures (``reporting.figures``), and gives every row the parameters of the
+cases behind it (``reporting.filters.ReportCaseFilter``)."""
 
 from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
 
-from django.db.models import Count, Max, QuerySet
-from django.db.models.functions import Lower, TruncDay, TruncMonth, TruncWeek
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Case, Category, Channel, Tier
-from escalation.models import Approval, Deadline, Escalation, ExternalReview, Milestone
+from escalation.models import Approval, Escalation, ExternalReview, Milestone
 
-from .filters import DEADLINE_STATES
+from .figures import TRUNC, ZERO_DEADLINES, Figures, as_figures
 from .tables import Column, Row, Table, share
 
-BUCKETS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+BUCKETS = TRUNC
 
 
 # ---------------------------------------------------------------- volumes
@@ -42,23 +42,14 @@ def _bucket_range(start: date, bucket: str) -> tuple[date, date]:
     return start, start.replace(day=calendar.monthrange(start.year, start.month)[1])
 
 
-def volume_over_time(*, cases: QuerySet[Case], bucket: str) -> Table:
+def volume_over_time(*, cases: QuerySet[Case] | Figures, bucket: str) -> Table:
     """Cases received per day, week (from Monday) or month, in the deployment's time zone."""
-    trunc = BUCKETS[bucket]
-    groups = (
-        cases.order_by()
-        .annotate(period=trunc("received_at"))
-        .values("period")
-        .annotate(n=Count("pk"))
-        .order_by("period")
-    )
     rows = []
-    for group in groups:
-        start = group["period"].date() if hasattr(group["period"], "date") else group["period"]
+    for start, n in as_figures(cases).volume_over_time(bucket):
         first, last = _bucket_range(start, bucket)
         rows.append(
             Row(
-                {"period": start, "cases": group["n"]},
+                {"period": start, "cases": n},
                 cases={"received_after": first.isoformat(), "received_before": last.isoformat()},
             )
         )
@@ -78,33 +69,15 @@ _DIMENSIONS = {
 }
 
 
-def volume_by(*, cases: QuerySet[Case], dimension: str, limit: int = 15) -> Table:
+def volume_by(*, cases: QuerySet[Case] | Figures, dimension: str) -> Table:
     """Cases per channel, category, product or responsible department, most first."""
     title, label, choices = _DIMENSIONS[dimension]
-    field = "department__name" if dimension == "department" else dimension
-    keys = ["department_id", field] if dimension == "department" else [field]
-    groups = cases.order_by().values(*keys).annotate(n=Count("pk")).order_by("-n", *keys)
-    if dimension == "product":
-        # The product filter (the row's link) and the early warning match a product
-        # case-insensitively: spellings that differ only in case are one product, shown as one
-        # of them, or a row would count fewer cases than its link lists.
-        field = "label"
-        groups = (
-            cases.order_by()
-            .values(key=Lower("product"))
-            .annotate(label=Max("product"), n=Count("pk"))
-            .order_by("-n", "key")
-        )
     rows = []
-    for group in groups[:limit]:
-        value = group[field]
+    for group in as_figures(cases).volume_by(dimension):
+        key, value = group["key"], group["label"]
         if dimension == "department":
             shown = value or _("Not named yet")
-            link = (
-                {"responsible_department": str(group["department_id"])}
-                if group["department_id"]
-                else None
-            )
+            link = {"responsible_department": str(key)} if key else None
         elif dimension == "product":
             shown = value or _("Not given")
             link = {"product": value} if value else None
@@ -123,32 +96,14 @@ def volume_by(*, cases: QuerySet[Case], dimension: str, limit: int = 15) -> Tabl
 # ---------------------------------------------------------------- time limits
 
 
-def _deadlines(cases: QuerySet[Case]) -> QuerySet[Deadline]:
-    # A round a reopening replaced and that was never met nor breached does not count.
-    return Deadline.objects.filter(case__in=cases.values("pk")).exclude(
-        superseded_at__isnull=False, met_at__isnull=True, breached_at__isnull=True
-    )
-
-
-def compliance(*, cases: QuerySet[Case]) -> Table:
+def compliance(*, cases: QuerySet[Case] | Figures) -> Table:
     """Per milestone (1-day Decide, 3-day Act, 7-day Closed), of every deadline of the cases in
     scope (each round of a reopened case counts): met in time, breached (late, met or not),
     still open. Shares are of all the milestone's deadlines."""
-    groups = {
-        g["milestone"]: g
-        for g in _deadlines(cases)
-        .order_by()
-        .values("milestone")
-        .annotate(
-            total=Count("pk"),
-            met=Count("pk", filter=DEADLINE_STATES["met"]),
-            breached=Count("pk", filter=DEADLINE_STATES["breached"]),
-            open=Count("pk", filter=DEADLINE_STATES["open"]),
-        )
-    }
+    groups = as_figures(cases).deadlines()
     rows = []
     for milestone, label in Milestone.choices:
-        g = groups.get(milestone, {"total": 0, "met": 0, "breached": 0, "open": 0})
+        g = groups.get(milestone, ZERO_DEADLINES)
         rows.append(
             Row(
                 {
@@ -185,25 +140,12 @@ def compliance(*, cases: QuerySet[Case]) -> Table:
     )
 
 
-def compliance_trend(*, cases: QuerySet[Case]) -> Table:
+def compliance_trend(*, cases: QuerySet[Case] | Figures) -> Table:
     """The share of each milestone's deadlines met in time, by month of receipt."""
-    groups = (
-        _deadlines(cases)
-        .order_by()
-        .annotate(month=TruncMonth("case__received_at"))
-        .values("month", "milestone")
-        .annotate(
-            total=Count("pk"),
-            met=Count("pk", filter=DEADLINE_STATES["met"]),
-            breached=Count("pk", filter=DEADLINE_STATES["breached"]),
-        )
-        .order_by("month")
-    )
     by_month: dict[date, dict[str, float | None]] = {}
-    for g in groups:
-        month = g["month"].date() if hasattr(g["month"], "date") else g["month"]
-        decided = g["met"] + g["breached"]  # still-open deadlines are not judged yet
-        by_month.setdefault(month, {})[g["milestone"]] = share(g["met"], decided)
+    for month, milestone, met, breached in as_figures(cases).deadlines_by_month():
+        decided = met + breached  # still-open deadlines are not judged yet
+        by_month.setdefault(month, {})[milestone] = share(met, decided)
     rows = []
     for month, shares in by_month.items():
         period = {
@@ -235,15 +177,9 @@ def compliance_trend(*, cases: QuerySet[Case]) -> Table:
 # ---------------------------------------------------------------- escalation
 
 
-def escalations(*, cases: QuerySet[Case]) -> Table:
+def escalations(*, cases: QuerySet[Case] | Figures) -> Table:
     """Escalations of the cases in scope, by the tier they went to and why."""
-    groups = (
-        Escalation.objects.filter(case__in=cases.values("pk"))
-        .order_by()
-        .values("to_tier", "reason")
-        .annotate(n=Count("pk"), cases=Count("case", distinct=True))
-        .order_by("to_tier", "reason")
-    )
+    groups = as_figures(cases).escalations()
     reasons = dict(Escalation.Reason.choices)
     tiers = dict(Tier.choices)
     rows = [

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
@@ -38,6 +39,9 @@ from complaints.lifecycle import ORDER
 from complaints.models import Case, CaseEvent, Step
 
 from .tables import Column, Row, Table
+
+if TYPE_CHECKING:
+    from .figures import Figures
 
 # The seven steps, in lifecycle order: one row each, with or without stays.
 STEPS: list[str] = [step for step in ORDER if step != Step.CLOSED]
@@ -53,11 +57,11 @@ _SECONDS = {
 }
 
 
-def time_in_steps(*, cases: QuerySet[Case], now: datetime | None = None) -> Table:
+def time_in_steps(*, cases: QuerySet[Case] | Figures, now: datetime | None = None) -> Table:
     """The number of finished stays in each of the seven steps and their median and
     90th-percentile length in hours, for the cases of ``cases`` (the caller's scope and the
-    dashboard's filters). One query, whatever the number of cases."""
-    now = now or timezone.now()
+    dashboard's filters; live at ``now``, or the rollup's figures). One query, whatever the
+    number of cases."""
     table = Table(
         key="time_in_steps",
         title=_("Time spent in each step"),
@@ -76,7 +80,9 @@ def time_in_steps(*, cases: QuerySet[Case], now: datetime | None = None) -> Tabl
         ),
     )
     found = {step: (0, None, None, 0) for step in STEPS}
-    found.update(_stays_by_step(cases=cases, now=now))
+    found.update(
+        stays_by_step(cases=cases, now=now) if isinstance(cases, QuerySet) else cases.stays()
+    )
     for step in STEPS:
         spells, median, p90, running = found[step]
         table.rows.append(
@@ -101,9 +107,10 @@ def _hours(seconds: Decimal | float | None) -> float | None:
     return None if seconds is None else round(float(seconds) / 3600, 2)
 
 
-def _stays_by_step(*, cases: QuerySet[Case], now: datetime) -> dict[str, tuple]:
+def stays_by_step(*, cases: QuerySet[Case], now: datetime | None = None) -> dict[str, tuple]:
     """{step: (finished stays, median seconds, p90 seconds, stays still running)} for the
     steps that had any stay, from one query."""
+    now = now or timezone.now()
     connection = connections[cases.db]
     try:
         scope_sql, scope_params = (
