@@ -309,6 +309,8 @@ class Case(models.Model):
             models.Index(fields=["department", "step"], name="case_department_step"),
             # Reporting's period (every dashboard figure, the early warning's nine weeks).
             models.Index(fields=["received_at"], name="case_received"),
+            # Reporting's rollup (reporting.rollup.changed_days): the cases changed lately.
+            models.Index(fields=["updated_at"], name="case_updated"),
             # Reporting's repeat complainants: the same customer's cases in the 90 days before.
             models.Index(fields=["customer", "received_at"], name="case_customer_received"),
             # Overdue counts and "sort by due": open cases past their next deadline.

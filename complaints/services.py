@@ -566,8 +566,11 @@ def case_record(
         if old != new and kind is not None:
             recorded[name] = [_jsonable(old), _jsonable(new)]
     if set_fields:
+        # updated_at as a save would: what changed lately is read from it (reporting's rollup).
+        case.updated_at = timezone.now()
         Case.objects.filter(pk=case.pk).update(
-            **{Case._meta.get_field(name).attname: _field_value(case, name) for name in set_fields}
+            updated_at=case.updated_at,
+            **{Case._meta.get_field(name).attname: _field_value(case, name) for name in set_fields},
         )
     if kind is None:
         return None

@@ -257,6 +257,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # The dashboard's daily rollup (reporting.rollup): the days of the cases changed lately,
+    # every minute; the last 400 days again every night, in case something was missed.
+    "reporting-rollup": {
+        "task": "reporting.rollup_catch_up",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    "reporting-rollup-rebuild": {"task": "reporting.rollup_rebuild", "schedule": 86400.0},
 }
 
 # The API (api/): token or session, the roles' permissions, one error format, bounded pages.

@@ -1,5 +1,7 @@
 """The dashboard as one read: the reader's scope, the filters, every KPI table. A fixed number
-of queries whatever the data size (one per table, plus the scope's few)."""
+of queries whatever the data size (one per table, plus the scope's few). The tables' numbers
+come from the daily rollup when it can answer for the filters
+(``reporting.rollup_figures``), otherwise from the cases themselves."""
 
 from __future__ import annotations
 
@@ -10,11 +12,15 @@ from datetime import date
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from complaints.models import Case, User
+from complaints.models import Case, Tier, User
+from escalation.tiers import user_tier
 
 from . import quality, selectors
 from .access import cases_reported_to, report_filter_limited
+from .figures import Figures, LiveFigures
 from .filters import DASHBOARD_PARAMETERS, ReportFilter
+from .rollup import rollup_state
+from .rollup_figures import rollup_figures_for
 from .steps import time_in_steps
 from .tables import Table
 
@@ -54,7 +60,11 @@ class Scope:
 
     filter: ReportFilter
     cases: QuerySet[Case]
+    # Where the tables' numbers come from: the rollup, or the cases (``LiveFigures(cases)``).
+    figures: Figures
     cases_any_period: QuerySet[Case]
+    # The same without the dates: the early warning's weeks, whatever period is shown.
+    figures_any_period: Figures
     # The dashboard's own filters (DASHBOARD_PARAMETERS), for links and the way back; a
     # figure's parameters are added to these, never carried from one figure to the next.
     query: QueryDict
@@ -86,10 +96,36 @@ def scope_for(*, user: User, data: QueryDict) -> Scope:
     for name in ("received_after", "received_before"):
         undated.pop(name, None)
     undated_filter = ReportFilter(undated, queryset=base)
+    cases_any_period = undated_filter.qs if undated_filter.is_valid() else base.none()
+    figures = LiveFigures(cases)
+    figures_any_period = LiveFigures(cases_any_period)
+    head = user_tier(user) == Tier.DEPARTMENT_HEAD
+    # The head of no department reads no case (``cases_reported_to``): nothing to roll up.
+    if report_filter.is_valid() and not (head and user.department_id is None):
+        reader_department = user.department_id if head else None
+        cleaned = report_filter.form.cleaned_data
+        state = rollup_state()
+        figures = (
+            rollup_figures_for(
+                state=state, cleaned=cleaned, reader_department=reader_department, live=figures
+            )
+            or figures
+        )
+        figures_any_period = (
+            rollup_figures_for(
+                state=state,
+                cleaned={**cleaned, "received": None},
+                reader_department=reader_department,
+                live=figures_any_period,
+            )
+            or figures_any_period
+        )
     return Scope(
         filter=report_filter,
         cases=cases,
-        cases_any_period=undated_filter.qs if undated_filter.is_valid() else base.none(),
+        figures=figures,
+        cases_any_period=cases_any_period,
+        figures_any_period=figures_any_period,
         query=_only(data, DASHBOARD_PARAMETERS),
         data=data,
         bucket=selectors.bucket_for(first, last),
@@ -107,7 +143,7 @@ def _only(data: QueryDict, names) -> QueryDict:
 
 
 def table_for(scope: Scope, key: str, bucket: str | None = None) -> Table:
-    return TABLES[key](scope.cases, bucket or scope.bucket)
+    return TABLES[key](scope.figures, bucket or scope.bucket)
 
 
 def tables_for(scope: Scope, bucket: str | None = None) -> dict[str, Table]:

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import logging
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import reduce
@@ -64,9 +65,10 @@ from django.db.models import (
     Max,
     Q,
     QuerySet,
+    Sum,
     Value,
 )
-from django.db.models.functions import Cast, Greatest, Lower, Sqrt
+from django.db.models.functions import Cast, Coalesce, Greatest, Lower, Sqrt
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -75,7 +77,9 @@ from django.utils.functional import Promise
 from complaints.models import Case, Category, User
 from complaints.roles import Role
 
+from .figures import Figures, LiveFigures
 from .models import Dimension, Spike, spike_cases_query
+from .rollup_figures import RollupFigures
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +144,58 @@ def _as_float(expression) -> Cast:
     return Cast(expression, output_field=FloatField())
 
 
-def _spiking(cases: QuerySet[Case], dimension: str, edges: list[datetime], now: datetime):
-    """One query: the values of ``dimension`` over the threshold this week, with their count,
-    baseline and threshold, most cases first."""
+@dataclass(frozen=True)
+class _Counted:
+    """What a dimension's weekly counts are taken from: the cases themselves (``when`` is
+    ``received_at``, each case counts one) or the daily rollup (``when`` is its ``day``, each
+    row counts its ``cases``)."""
+
+    rows: QuerySet
+    key: Expression | F
+    label: Expression
+    has_value: Q
+    when: str
+    count: Callable[[Q], Expression]
+
+
+def _counted(source: QuerySet[Case] | Figures, dimension: str) -> _Counted:
+    if isinstance(source, RollupFigures):
+        rows = source.rows_for_spikes(dimension)
+        if rows is not None:
+            key, label, has_value = {
+                Dimension.CATEGORY: (F("category"), Max("category"), Q()),
+                Dimension.PRODUCT: (F("product"), Max("label"), ~Q(product="")),
+                Dimension.DEPARTMENT: (
+                    F("department_id"),
+                    Max("department__name"),
+                    Q(department__isnull=False),
+                ),
+            }[dimension]
+            return _Counted(
+                rows,
+                key,
+                label,
+                has_value,
+                "day",
+                lambda q: Coalesce(Sum("cases", filter=q), Value(0)),
+            )
+        source = source.live
+    if isinstance(source, LiveFigures):
+        source = source.cases
     key, label, has_value = _DIMENSIONS[dimension]
-    this_week, before = Q(received_at__gte=edges[-1]), Q(received_at__lt=edges[-1])
+    return _Counted(source, key, label, has_value, "received_at", lambda q: Count("pk", filter=q))
+
+
+def _spiking(counted: _Counted, edges: list[datetime], now: datetime):
+    """One query: the values over the threshold this week, with their count, baseline and
+    threshold, most cases first."""
+    when = counted.when
+    if when == "day":  # the rollup's days: the Mondays' dates, today's
+        edges = [edge.date() for edge in edges]
+        now = timezone.localtime(now, timezone.get_default_timezone()).date()
+    this_week, before = Q(**{f"{when}__gte": edges[-1]}), Q(**{f"{when}__lt": edges[-1]})
     weeks = [
-        Count("pk", filter=Q(received_at__gte=start, received_at__lt=end))
+        counted.count(Q(**{f"{when}__gte": start, f"{when}__lt": end}))
         for start, end in pairwise(edges)
     ]
     n = float(BASELINE_WEEKS)
@@ -156,15 +205,15 @@ def _spiking(cases: QuerySet[Case], dimension: str, edges: list[datetime], now: 
         (squares - Value(n) * F("baseline") * F("baseline")) / Value(n - 1), Value(0.0)
     )
     return (
-        # The nine weeks only: a range on received_at, which an index led by received_at
-        # serves (case_step_received leads with the step, so it cannot).
-        cases.order_by()
-        .filter(has_value, received_at__gte=edges[0], received_at__lte=now)
-        .values(key=key)
+        # The nine weeks only: a range on received_at (or the rollup's day), which an index
+        # led by it serves (case_step_received leads with the step, so it cannot).
+        counted.rows.order_by()
+        .filter(counted.has_value, **{f"{when}__gte": edges[0], f"{when}__lte": now})
+        .values(key=counted.key)
         .annotate(
-            label=label,
-            current=Count("pk", filter=this_week),
-            baseline=_as_float(Count("pk", filter=before)) / Value(n),
+            label=counted.label,
+            current=counted.count(this_week),
+            baseline=_as_float(counted.count(before)) / Value(n),
         )
         .annotate(
             threshold=Greatest(
@@ -180,18 +229,19 @@ def _spiking(cases: QuerySet[Case], dimension: str, edges: list[datetime], now: 
 
 
 def spikes_current(
-    *, cases: QuerySet[Case] | None = None, now: datetime | None = None
+    *, cases: QuerySet[Case] | Figures | None = None, now: datetime | None = None
 ) -> list[SpikeRow]:
     """The category, product and department values spiking this week among ``cases`` (all
-    cases if None; the dashboard passes the reader's scope, e.g. a department head's), by the
-    rule of this module. Three queries, whatever the number of cases."""
+    cases if None; the dashboard passes the reader's scope, e.g. a department head's, read
+    from the daily rollup when it can), by the rule of this module. Three queries, whatever
+    the number of cases."""
     now = now or timezone.now()
     cases = Case.objects.all() if cases is None else cases
     monday = week_start(now)
     edges = _week_edges(monday)
     rows = []
     for dimension in Dimension.values:
-        for group in _spiking(cases, dimension, edges, now):
+        for group in _spiking(_counted(cases, dimension), edges, now):
             value = str(group["key"])
             label = group["label"] or value
             if dimension == Dimension.CATEGORY:

@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce, Lower, TruncDay, TruncMonth, Tr
 from complaints.models import Case, Remedy, Step
 from escalation.models import Deadline, Escalation, Milestone
 
-from .filters import DEADLINE_STATES, repeat_q
+from .filters import DEADLINE_STATES, remedy_q, repeat_q
 from .steps import stays_by_step
 
 TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
@@ -104,13 +104,13 @@ def counted_deadlines(cases: QuerySet[Case]) -> QuerySet[Deadline]:
 
 def deadline_counts() -> dict[str, Count]:
     """Each milestone's deadlines by state, as conditional counts over deadline rows: what the
-    rollup keeps (``deadlines:<milestone>``, ``deadlines_<state>:<milestone>``)."""
+    rollup keeps (``deadlines_<milestone>``, ``deadlines_<state>_<milestone>``)."""
     counts = {}
     for milestone in Milestone.values:
         on = Q(milestone=milestone)
-        counts[f"deadlines:{milestone}"] = Count("pk", filter=on)
+        counts[f"deadlines_{milestone}"] = Count("pk", filter=on)
         for state in ("met", "breached", "open"):
-            counts[f"deadlines_{state}:{milestone}"] = Count(
+            counts[f"deadlines_{state}_{milestone}"] = Count(
                 "pk", filter=on & DEADLINE_STATES[state]
             )
     return counts
@@ -211,6 +211,10 @@ class LiveFigures:
             satisfied=Count("pk", filter=Q(follow_up_satisfied=True)),
         )
 
+    def repeat_customers(self) -> int:
+        """The customers with a repeat complaint among the cases (counted once each)."""
+        return self.cases.filter(repeat_q()).values("customer").distinct().count()
+
     def root_causes(self) -> list[tuple[str, int]]:
         return list(
             self.cases.exclude(root_cause_category="")
@@ -239,11 +243,10 @@ class LiveFigures:
         )
 
     def remedies(self) -> dict[str, tuple[int, Decimal]]:
-        # One aggregate: conditional counts and sums per remedy type. remedy_types is a JSON
-        # list of codes; its text holds "code" with the quotes on both databases.
+        # One aggregate: conditional counts and sums per remedy type.
         aggregates = {}
         for code in Remedy.values:
-            has = Q(remedy_types__icontains=f'"{code}"')
+            has = remedy_q(code)
             aggregates[f"{code}__n"] = Count("pk", filter=has)
             aggregates[f"{code}__v"] = Coalesce(
                 Sum("remedy_value", filter=has), Value(Decimal(0)), output_field=MONEY

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import django_filters as filters
 from django import forms
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -85,6 +86,16 @@ class ReportFilter(filters.FilterSet):
             "received_after": (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
             "received_before": today.isoformat(),
         }
+
+
+def remedy_q(code: str) -> Q:
+    """The case's remedies include ``code``. remedy_types is a JSON list of codes: PostgreSQL
+    tests containment on the binary JSON (several times faster than matching its text, which
+    counts over a year of cases); SQLite, which has no JSON containment, matches "code" with
+    its quotes in the text."""
+    if connection.vendor == "postgresql":
+        return Q(remedy_types__contains=[code])
+    return Q(remedy_types__icontains=f'"{code}"')
 
 
 def repeat_q() -> Q:
@@ -214,6 +225,4 @@ class ReportCaseFilter(ReportFilter):
         return queryset.exclude(remedy_types=[]) if value else queryset.filter(remedy_types=[])
 
     def by_remedy(self, queryset, name, value):
-        # remedy_types is a JSON list of codes; its text holds "code" with the quotes on both
-        # databases (a JSON containment lookup is not available on SQLite).
-        return queryset.filter(remedy_types__icontains=f'"{value}"')
+        return queryset.filter(remedy_q(value))

@@ -107,17 +107,17 @@ def _hours(seconds: Decimal | float | None) -> float | None:
     return None if seconds is None else round(float(seconds) / 3600, 2)
 
 
-def stays_by_step(*, cases: QuerySet[Case], now: datetime | None = None) -> dict[str, tuple]:
-    """{step: (finished stays, median seconds, p90 seconds, stays still running)} for the
-    steps that had any stay, from one query."""
-    now = now or timezone.now()
+def stays_cte(*, cases: QuerySet[Case], now: datetime) -> tuple[str, list] | None:
+    """``WITH entered AS (…), stays AS (…)``: the stays of ``cases`` as of ``now``, one row
+    each (``case_id``, ``step``, ``seconds``: NULL while running), and its parameters; None when
+    ``cases`` can match nothing. What the live figures and the rollup both read."""
     connection = connections[cases.db]
     try:
         scope_sql, scope_params = (
             cases.order_by().values("pk").query.get_compiler(using=cases.db).as_sql()
         )
     except EmptyResultSet:  # cases.none(), or a filter that can match nothing
-        return {}
+        return None
     qn = connection.ops.quote_name
     field = CaseEvent._meta.get_field
     events = qn(CaseEvent._meta.db_table)
@@ -130,7 +130,7 @@ def stays_by_step(*, cases: QuerySet[Case], now: datetime | None = None) -> dict
     #
     # entered: the step-entering events of the cases in scope, each with the time of the
     # case's next one (LEAD over the case's events by at, then id). stays: their lengths in
-    # seconds (NULL: still running); closed is not a step. Then one row per step.
+    # seconds (NULL: still running); closed is not a step.
     #
     # EXPLAIN ANALYZE on PostgreSQL 15 (tests/bench/test_steps_bench.py): with every case in
     # scope, one pass over the events in case order (index scan on case_id, merge-joined to
@@ -139,9 +139,10 @@ def stays_by_step(*, cases: QuerySet[Case], now: datetime | None = None) -> dict
     # events): about 2 s, linear. A narrow scope (1,000 cases) is a nested loop over the same
     # index: under 10 ms. The planner takes the foreign key's case_id index rather than
     # event_case_at; both give the case order, and ties on ``at`` need the id sort anyway.
-    entered = f"""
+    sql = f"""
         WITH entered AS (
-            SELECT e.{to_step} AS step,
+            SELECT e.{case_id} AS case_id,
+                   e.{to_step} AS step,
                    e.{at} AS started,
                    LEAD(e.{at}) OVER (
                        PARTITION BY e.{case_id}
@@ -153,11 +154,28 @@ def stays_by_step(*, cases: QuerySet[Case], now: datetime | None = None) -> dict
                AND e.{case_id} IN ({scope_sql})
         ),
         stays AS (
-            SELECT step, {_SECONDS[connection.vendor]} AS seconds
+            SELECT case_id, step, {_SECONDS[connection.vendor]} AS seconds
               FROM entered
              WHERE step <> %s
         )
     """  # noqa: S608 — see the comment above: no value is formatted into the text.
+    params = [
+        *ENTERING,
+        connection.ops.adapt_datetimefield_value(now),
+        *scope_params,
+        Step.CLOSED,
+    ]
+    return sql, params
+
+
+def stays_by_step(*, cases: QuerySet[Case], now: datetime | None = None) -> dict[str, tuple]:
+    """{step: (finished stays, median seconds, p90 seconds, stays still running)} for the
+    steps that had any stay, from one query."""
+    cte = stays_cte(cases=cases, now=now or timezone.now())
+    if cte is None:
+        return {}
+    entered, params = cte
+    connection = connections[cases.db]
     if connection.vendor == "postgresql":
         # percentile_disc(f) is the first value whose rank reaches f·n: nearest rank. The
         # aggregates over the same ORDER BY share one sort per step, and skip NULLs.
@@ -185,13 +203,7 @@ def stays_by_step(*, cases: QuerySet[Case], now: datetime | None = None) -> dict
                COUNT(*) - COUNT(seconds) AS running
           FROM {source}
          GROUP BY step
-    """  # noqa: S608 — as above.
-    params = [
-        *ENTERING,
-        connection.ops.adapt_datetimefield_value(now),
-        *scope_params,
-        Step.CLOSED,
-    ]
+    """  # noqa: S608 — as in stays_cte: no value is formatted into the text.
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {step: tuple(rest) for step, *rest in cursor.fetchall()}

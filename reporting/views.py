@@ -105,7 +105,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             draw, label, value = CHARTS[key]
             chart = draw(table, label=label, value=value, urls=urls)
         sections.append({"table": table, "chart": chart})
-    spikes = spikes_current(cases=scope.cases_any_period)
+    spikes = spikes_current(cases=scope.figures_any_period)
     for spike in spikes:
         spike.url = _cases_url(scope, spike.cases, in_period=False)
     # What waits now, whenever the case came in.
