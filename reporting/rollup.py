@@ -486,6 +486,7 @@ def changed_days(*, since: datetime, now: datetime) -> set[date]:
         saved.order_by()
         .values(**day)
         .union(with_events.order_by().values(**day), due_passed.order_by().values(**day))
+        .order_by()  # not the cases' default order: the union has days only
     )
     return {row["day"] for row in found}
 

@@ -3,6 +3,8 @@ and the tables come from ``reporting.dashboard``; every figure is computed by th
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,6 +27,8 @@ from .selectors import BUCKETS, waiting
 from .summary import half_for, summary_scope, summary_tables
 
 PAGE_SIZE = 25
+# The rollup is brought up to date every minute: older figures mean its job is not running.
+ROLLUP_STALE = timedelta(minutes=10)
 
 # How each chart of the dashboard is drawn: table key → (chart, label column, value column).
 CHARTS = {
@@ -132,8 +136,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "spikes": spikes,
             "query": scope.query.urlencode(),
             "filters_shown": _filters_shown(scope),
+            **_freshness(scope),
         },
     )
+
+
+def _freshness(scope: Scope) -> dict:
+    """When the figures were taken, if they come from the rollup, and whether the rollup's
+    catch-up seems to have stopped (the Celery worker or beat down)."""
+    as_of = scope.figures.as_of
+    return {"as_of": as_of, "stale": bool(as_of and timezone.now() - as_of > ROLLUP_STALE)}
 
 
 def _report_cases(request: HttpRequest):
@@ -232,6 +244,7 @@ def summary(request: HttpRequest) -> HttpResponse:
             "sections": sections,
             "actions": actions_taken(cases=scope.cases),
             "generated_at": timezone.now(),
+            **_freshness(scope),
         },
     )
 

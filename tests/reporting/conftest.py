@@ -56,6 +56,7 @@ scope in the selector tests is "received in March" (``world.scope``): x0 and y0 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -63,6 +64,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.signals import request_started
 from django.db import transaction
 from django.db.models import QuerySet
 from django.test import override_settings
@@ -404,3 +406,42 @@ def world_built(people: dict[str, User]) -> World:
         people=people,
         customers={"x": x, "y": y, "z": z},
     )
+
+
+class RollupFirst:
+    """Before each request, bring the daily rollup up to date (``reporting.rollup``), as the
+    Celery job does every minute; the first request builds it. ``paused()`` stops that for a
+    block whose queries are being counted."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._paused = False
+
+    def __call__(self, **kwargs) -> None:
+        if not self._paused:
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        from reporting.rollup import rollup_catch_up
+
+        if self.enabled:
+            rollup_catch_up()
+
+    @contextmanager
+    def paused(self):
+        self._paused = True
+        try:
+            yield
+        finally:
+            self._paused = False
+
+
+@pytest.fixture(params=["cases", "rollup"])
+def figures_from(request):
+    """Each test of the reports over HTTP twice: with the figures computed from the cases,
+    and read from the daily rollup (which must give the same figures)."""
+    hook = RollupFirst(enabled=request.param == "rollup")
+    if hook.enabled:
+        request_started.connect(hook)
+    yield hook
+    request_started.disconnect(hook)

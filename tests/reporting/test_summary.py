@@ -12,7 +12,7 @@ from reporting.summary import Half, half_for
 
 from ..factories import receive_case, walk
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("figures_from")]
 
 
 @pytest.mark.parametrize(
