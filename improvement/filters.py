@@ -3,6 +3,7 @@
 import django_filters as filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from complaints.forms import staff_who_work_cases
 from complaints.models import Department, RootCause
@@ -21,7 +22,9 @@ class ActionFilter(filters.FilterSet):
     )
     kind = filters.ChoiceFilter(label=_("Kind"), choices=Kind.choices)
     root_cause = filters.ChoiceFilter(label=_("Root cause"), choices=RootCause.choices)
-    owner = filters.ModelChoiceFilter(label=_("Owner"), queryset=staff_who_work_cases())
+    owner = filters.ModelChoiceFilter(
+        label=pgettext_lazy("action", "Owner"), queryset=staff_who_work_cases()
+    )
     department = filters.ModelChoiceFilter(label=_("Department"), queryset=Department.objects.all())
     overdue = filters.BooleanFilter(label=_("Overdue"), method="filter_overdue")
     ordering = filters.OrderingFilter(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from complaints.forms import StaffChoiceField, staff_who_work_cases
 from complaints.models import Department, User
@@ -16,7 +17,9 @@ class ActionForm(forms.ModelForm):
     """Recording an action (with the cases it comes from) or changing its details (with the
     version read and, for a new due date, the reason)."""
 
-    owner = StaffChoiceField(queryset=User.objects.none(), required=False, label=_("Owner"))
+    owner = StaffChoiceField(
+        queryset=User.objects.none(), required=False, label=pgettext_lazy("action", "Owner")
+    )
     department = forms.ModelChoiceField(
         queryset=Department.objects.all(), required=False, label=_("Owner department")
     )

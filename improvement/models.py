@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from complaints.models import Case, Department, RootCause, Tier
 
@@ -46,7 +47,7 @@ class Action(models.Model):
     # A person and/or a department. Naming only a person makes their department the action's.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
+        verbose_name=pgettext_lazy("action", "owner"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

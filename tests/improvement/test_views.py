@@ -530,3 +530,13 @@ def test_the_queue_query_count_does_not_grow_with_the_escalated_actions(
     assert len(queued(client.get(QUEUE))) == 10
     assert queries(client, QUEUE) == few
     assert ActionEscalation.objects.count() == 10
+
+
+def test_the_actions_read_in_chinese(client, agent, action):
+    client.force_login(agent)
+
+    listing = client.get(LIST, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    detail = client.get(page(action), HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert "纠正和预防措施" in listing.text and "纠正预防措施" in listing.text  # heading, nav
+    assert "待处理" in detail.text and "纠正措施" in detail.text
