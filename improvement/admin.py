@@ -34,18 +34,7 @@ class EventInline(ReadOnly, admin.TabularInline):
 
 class VerificationInline(ReadOnly, admin.StackedInline):
     model = Verification
-    fields = [
-        "by",
-        "at",
-        "note",
-        "window_days",
-        "window_start",
-        "same_department",
-        "same_product",
-        "cases_found",
-        "found",
-        "override_reason",
-    ]
+    fields = list(Verification.EVIDENCE_FIELDS)
     readonly_fields = fields
     extra = 0
 

@@ -303,6 +303,20 @@ class Verification(models.Model):
         _("verified despite new cases, because"), max_length=2000, blank=True
     )
 
+    # What a reader of the verification is shown (the admin, the API).
+    EVIDENCE_FIELDS = (
+        "by",
+        "at",
+        "note",
+        "window_days",
+        "window_start",
+        "same_department",
+        "same_product",
+        "cases_found",
+        "found",
+        "override_reason",
+    )
+
     class Meta:
         verbose_name = _("verification")
         verbose_name_plural = _("verifications")

@@ -27,18 +27,7 @@ class VerificationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Verification
-        fields = [
-            "by",
-            "at",
-            "note",
-            "window_days",
-            "window_start",
-            "same_department",
-            "same_product",
-            "cases_found",
-            "found",
-            "override_reason",
-        ]
+        fields = list(Verification.EVIDENCE_FIELDS)
         read_only_fields = fields
 
 
@@ -179,9 +168,6 @@ class ActionDetailsSerializer(StrictSerializerMixin, serializers.Serializer):
         min_value=1,
         help_text="The action's version as you read it (or send it as If-Match).",
     )
-
-    def details(self) -> dict:
-        return {k: v for k, v in self.validated_data.items() if k not in ("note", "version")}
 
 
 class ActionStatusSerializer(StrictSerializerMixin, serializers.Serializer):

@@ -64,6 +64,16 @@ class ActionViewSet(viewsets.GenericViewSet):
     def _action(self, *, write: bool = False):
         return action_get_for_user(user=self.request.user, pk=int(self.kwargs["pk"]), write=write)
 
+    def _input(self, serializer_class) -> tuple[dict, int | None]:
+        """The request's data, checked, without ``version``; and the version the client read
+        (``version`` or If-Match)."""
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        version = _expected_version(self.request, data)
+        data.pop("version", None)
+        return data, version
+
     @extend_schema(
         summary="List corrective and preventive actions",
         description="Without `status`, the open ones (open, in progress, done).",
@@ -104,14 +114,10 @@ class ActionViewSet(viewsets.GenericViewSet):
     )
     def partial_update(self, request, pk: str):
         found = self._action(write=True)
-        serializer = ActionDetailsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data, version = self._input(ActionDetailsSerializer)
+        note = data.pop("note")
         services.action_update(
-            action=found,
-            by=request.user,
-            data=serializer.details(),
-            note=serializer.validated_data["note"],
-            expected_version=_expected_version(request, serializer.validated_data),
+            action=found, by=request.user, data=data, note=note, expected_version=version
         )
         return _action_response(request, found.pk)
 
@@ -125,15 +131,8 @@ class ActionViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], filter_backends=[])
     def status(self, request, pk: str):
         found = self._action()
-        serializer = ActionStatusSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.action_transition(
-            action=found,
-            to=serializer.validated_data["to"],
-            by=request.user,
-            note=serializer.validated_data["note"],
-            expected_version=_expected_version(request, serializer.validated_data),
-        )
+        data, version = self._input(ActionStatusSerializer)
+        services.action_transition(action=found, by=request.user, expected_version=version, **data)
         return _action_response(request, found.pk)
 
     @extend_schema(
@@ -146,11 +145,7 @@ class ActionViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], filter_backends=[])
     def verify(self, request, pk: str):
         found = self._action()
-        serializer = ActionVerifyInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        version = _expected_version(request, data)
-        data.pop("version", None)
+        data, version = self._input(ActionVerifyInputSerializer)
         services.action_verify(action=found, by=request.user, expected_version=version, **data)
         return _action_response(request, found.pk)
 
@@ -162,16 +157,12 @@ class ActionViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="cases", filter_backends=[])
     def link(self, request, pk: str):
         found = self._action(write=True)
-        serializer = ActionLinkInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data, version = self._input(ActionLinkInputSerializer)
         [case] = selectors.cases_by_reference(
-            user=request.user, references=[serializer.validated_data["case"]], field="case"
+            user=request.user, references=[data["case"]], field="case"
         )
         services.action_link_case(
-            action=found,
-            case=case,
-            by=request.user,
-            expected_version=_expected_version(request, serializer.validated_data),
+            action=found, case=case, by=request.user, expected_version=version
         )
         return _action_response(request, found.pk)
 
