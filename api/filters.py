@@ -16,6 +16,7 @@ from complaints.models import Customer, Tier
 from complaints.services import phone_normalize
 from escalation.models import Approval, Escalation
 from escalation.selectors import approvals_waiting, escalation_queue
+from improvement.filters import ActionFilter
 
 
 class IdFilter(filters.Filter):
@@ -132,3 +133,13 @@ class ApprovalFilter(filters.FilterSet):
             return queryset
         waiting = approvals_waiting(user=self.request.user).values("pk")
         return queryset.filter(pk__in=waiting) if value else queryset.exclude(pk__in=waiting)
+
+
+class ApiActionFilter(ActionFilter):
+    """The actions list's own filters (``improvement.filters``; without ``status``, the open
+    actions) and the actions of one case."""
+
+    case = filters.CharFilter(label=_("Case"), method="by_case")
+
+    def by_case(self, queryset, name, value):
+        return queryset.filter(links__case__reference=value.strip())

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from .views.actions import ActionViewSet
 from .views.cases import CaseViewSet
 from .views.customers import CustomerViewSet
 from .views.escalations import ApprovalViewSet, EscalationViewSet
@@ -16,6 +17,7 @@ router.register("cases", CaseViewSet, basename="case")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("escalations", EscalationViewSet, basename="escalation")
 router.register("approvals", ApprovalViewSet, basename="approval")
+router.register("actions", ActionViewSet, basename="action")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -22,6 +22,11 @@ For the case page (``complaints.views.case_detail``):
 
 - ``case_page_sections(request, case)``: receivers return HTML (already rendered and escaped)
   to show below the step panel, or ``None``.
+
+For the demo data (``manage.py seed_demo``, inside its transaction):
+
+- ``demo_seeded(users, cases)``: the demo's staff (``{Role: User}``) and cases are made;
+  receivers add their own demo rows through their services.
 """
 
 from django.dispatch import Signal
@@ -37,3 +42,5 @@ case_step_changed_in_transaction = Signal()
 customer_replied = Signal()
 
 case_page_sections = Signal()
+
+demo_seeded = Signal()

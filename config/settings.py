@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "complaints",
     "intake",
     "escalation",
+    "improvement",
     "webhooks",
     "api",
     "reporting",
@@ -311,6 +312,11 @@ SPECTACULAR_SETTINGS = {
         "TierEnum": "complaints.models.Tier",
         "EscalationReasonEnum": "escalation.models.Escalation.Reason",
         "PauseReasonEnum": "escalation.models.Pause.Reason",
+        "RootCauseCategoryEnum": "complaints.models.RootCause",
+        "ActionKindEnum": "improvement.models.Kind",
+        "ActionStatusEnum": "improvement.models.Status",
+        "ActionEventKindEnum": "improvement.models.ActionEvent.Kind",
+        "ActionMoveKindEnum": [("forward", "forward"), ("back", "back"), ("cancel", "cancel")],
     },
 }
 # How long an Idempotency-Key's response is kept for retries (api.idempotency).

@@ -37,6 +37,7 @@ urlpatterns = [
     path("account/api-tokens/", include("api.pages")),
     path("intake/", include("intake.urls")),
     path("escalations/", include("escalation.urls")),
+    path("actions/", include("improvement.urls")),
     path("reports/", include("reporting.urls")),
     path("t/", include(tracking_urlpatterns)),
     path("complain/", intake_views.complain, name="complain"),

@@ -7,6 +7,8 @@ from datetime import time, timedelta
 
 import holidays
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -456,7 +458,11 @@ class ExternalReview(models.Model):
 
 class Notification(models.Model):
     """The outbox: an email to one person, written in the transaction that caused it and sent
-    after commit by a task, or by the next sweep if the broker or mail server was down."""
+    after commit by a task, or by the next sweep if the broker or mail server was down.
+
+    About a case (``case``), or about something else the engine escalates (``subject``: a
+    corrective action of ``improvement``, whose app renders the email, see
+    ``escalation.sources``)."""
 
     class Kind(models.TextChoices):
         WARNING = "warning", _("Deadline approaching")
@@ -470,7 +476,15 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # A generic relation, so that this app imports none of the apps that plug into it.
+    subject_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    subject_id = models.PositiveBigIntegerField(null=True, blank=True)
+    subject = GenericForeignKey("subject_type", "subject_id")
     deadline = models.ForeignKey(Deadline, null=True, blank=True, on_delete=models.CASCADE)
     escalation = models.ForeignKey(Escalation, null=True, blank=True, on_delete=models.CASCADE)
     approval = models.ForeignKey(Approval, null=True, blank=True, on_delete=models.CASCADE)
@@ -492,9 +506,17 @@ class Notification(models.Model):
                 name="notification_unsent",
             )
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(case__isnull=False)
+                | Q(subject_type__isnull=False, subject_id__isnull=False),
+                name="notification_about_something",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.kind} to {self.recipient_id} about {self.case_id}"
+        about = self.case_id if self.case_id else f"{self.subject_type_id}:{self.subject_id}"
+        return f"{self.kind} to {self.recipient_id} about {about}"
 
 
 class ScheduledJob(models.Model):

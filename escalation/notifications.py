@@ -12,8 +12,11 @@ from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Model
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -21,6 +24,7 @@ from django.utils import timezone, translation
 from complaints.models import Case, User
 
 from .models import Approval, Deadline, Escalation, Notification
+from .sources import notification_subject, notification_subjects
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +35,26 @@ MAX_ATTEMPTS = 10
 def notify(
     *,
     kind: str,
-    case: Case,
     recipients: Iterable[User],
+    case: Case | None = None,
+    subject: Model | None = None,
     deadline: Deadline | None = None,
     escalation: Escalation | None = None,
     approval: Approval | None = None,
 ) -> list[Notification]:
-    """Queue one email per recipient (with an address), sent once the transaction commits."""
+    """Queue one email per recipient (with an address), sent once the transaction commits.
+    About a case, or about a ``subject`` of a model registered with
+    ``escalation.sources.register_subject`` (a corrective action)."""
+    if (case is None) == (subject is None):
+        raise ValueError("A notification is about a case or about a subject, not both.")
+    subject_type = ContentType.objects.get_for_model(subject) if subject is not None else None
     rows = Notification.objects.bulk_create(
         Notification(
             recipient=person,
             kind=kind,
             case=case,
+            subject_type=subject_type,
+            subject_id=subject.pk if subject is not None else None,
             deadline=deadline,
             escalation=escalation,
             approval=approval,
@@ -69,6 +81,11 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _message(row: Notification) -> EmailMessage:
+    if row.subject_type_id is not None:
+        with translation.override(settings.LANGUAGE_CODE):
+            model = ContentType.objects.get_for_id(row.subject_type_id).model_class()
+            subject, body = notification_subject(model).email(row)
+        return EmailMessage(subject=" ".join(subject.split()), body=body, to=[row.recipient.email])
     context = {
         "row": row,
         "case": row.case,
@@ -115,6 +132,12 @@ def notifications_deliver(
                 .filter(pk__in=pks[start : start + CHUNK], next_attempt_at__isnull=False)
                 .order_by("pk")
             )
+            subjects = notification_subjects()
+            if subjects:
+                # One query per kind of subject in the chunk (none when all are about cases).
+                rows = rows.prefetch_related(
+                    GenericPrefetch("subject", [s.queryset() for s in subjects])
+                )
             for row in rows:
                 row.attempts += 1
                 try:

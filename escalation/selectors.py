@@ -11,6 +11,7 @@ from django.utils import timezone
 from complaints.access import case_can_work
 from complaints.models import Case, Step, Tier, User
 
+from . import signals
 from .approvals import ceilings
 from .models import Approval, Deadline, Escalation, Milestone, Pause
 from .tiers import can_act_for_tier, user_tier
@@ -95,7 +96,14 @@ def queue_counts(*, user: User) -> dict[str, int]:
         return {}
     escalations = escalation_queue(user=user).aggregate(n=Count("pk"))["n"]
     approvals = approvals_waiting(user=user).aggregate(n=Count("pk"))["n"]
-    return {"escalations": escalations, "approvals": approvals, "total": escalations + approvals}
+    # What other apps escalate to the same tiers (corrective actions): one query each.
+    others = sum(n or 0 for _receiver, n in signals.queue_counted.send(sender=None, user=user))
+    return {
+        "escalations": escalations,
+        "approvals": approvals,
+        "others": others,
+        "total": escalations + approvals + others,
+    }
 
 
 @dataclass(frozen=True)

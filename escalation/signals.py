@@ -9,8 +9,20 @@ must commit or roll back with the escalation; a receiver that raises undoes the 
   ``escalation.services.case_escalate`` for every escalation: overdue, dissatisfied customer,
   above authority, manual, referral to external review. Not sent when a breach that was
   already escalated is escalated again (nothing changes then).
+
+For the managers' escalation queue (``escalation.views.queue``; the apps that register their
+own escalations in ``escalation.sources``):
+
+- ``queue_sections(request, now)``: receivers return HTML (already rendered and escaped) to
+  show on the queue page below the cases escalated to the reader, or ``None``. Sent for the
+  page and for its htmx refresh alike.
+- ``queue_counted(user)``: receivers return how many of their escalations wait for the user's
+  tier (unacknowledged), added to the navigation's queue count; ``0`` for none.
 """
 
 from django.dispatch import Signal
 
 case_escalated_in_transaction = Signal()
+
+queue_sections = Signal()
+queue_counted = Signal()

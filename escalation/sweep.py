@@ -2,7 +2,9 @@
 point, escalate and warn; remind tiers of escalations nobody acknowledged; send the outbox.
 
 It reads only rows that are due, through partial indexes (``deadline_sweep_due``,
-``escalation_renotify_due``, ``notification_unsent``), in batches. Each batch is one transaction
+``escalation_renotify_due``, ``notification_unsent``, and those of the passes other apps
+register in ``escalation.sources``: the corrective actions' ``action_sweep_due`` and
+``action_escalation_renotify_due``), in batches. Each batch is one transaction
 that locks its deadline rows and their cases with ``FOR UPDATE SKIP LOCKED``: parallel sweeps
 never take the same case and never wait on a person editing one. A deadline handled is no
 longer due (its ``next_check_at`` moves on), and the escalation table's unique constraint stops a
@@ -22,6 +24,7 @@ from django.utils import timezone
 from complaints.models import Case, CaseEvent, Step, Tier
 from complaints.services import case_record
 
+from . import sources
 from .deadlines import next_check
 from .models import Deadline, Escalation, Notification
 from .notifications import notifications_deliver, notify
@@ -171,6 +174,50 @@ def _remind(escalation: Escalation, now: datetime) -> Planned | None:
     )
 
 
+def _postpone_reminder(escalation: Escalation, now: datetime) -> None:
+    Escalation.objects.filter(pk=escalation.pk).update(next_notify_at=now + RETRY_FAILED)
+
+
+# Escalations nobody acknowledged, through ``escalation_renotify_due``.
+REMINDERS = sources.SweepPass(
+    name="escalation.reminders",
+    due=lambda now: (
+        Escalation.objects.filter(next_notify_at__lte=now)
+        .select_related("case", "case__receiver", "case__owner")
+        .order_by("next_notify_at", "pk")
+    ),
+    handle=_remind,
+    postpone=_postpone_reminder,
+    forecast=lambda escalation, now: None,  # the dry run forecasts reminders itself
+)
+
+
+def _run(sweep_pass: sources.SweepPass, *, now: datetime, batch_size: int, result: SweepResult):
+    """Handle a pass's due rows in batches: each batch one transaction that locks its rows,
+    skipping those another sweep holds; each row in a savepoint, a failing one postponed."""
+    while True:
+        with transaction.atomic():
+            batch = list(
+                sweep_pass.due(now).select_for_update(skip_locked=True, of=sweep_pass.lock_of)[
+                    :batch_size
+                ]
+            )
+            for row in batch:
+                try:
+                    with transaction.atomic():
+                        planned = sweep_pass.handle(row, now)
+                except SoftTimeLimitExceeded:
+                    raise
+                except Exception:
+                    log.exception("Sweep: %s %s failed", sweep_pass.name, row.pk)
+                    sweep_pass.postpone(row, now)
+                    continue
+                if planned:
+                    result.actions.append(planned)
+        if len(batch) < batch_size:
+            break
+
+
 def sweep(
     *, now: datetime | None = None, dry_run: bool = False, batch_size: int = BATCH_SIZE
 ) -> SweepResult:
@@ -199,6 +246,11 @@ def sweep(
                     escalation.to_tier,
                 )
             )
+        for sweep_pass in sources.sweep_passes():
+            for row in sweep_pass.due(now).iterator(chunk_size=batch_size):
+                planned = sweep_pass.forecast(row, now)
+                if planned:
+                    result.actions.append(planned)
         return result
 
     while True:
@@ -232,30 +284,8 @@ def sweep(
         if len(batch) < batch_size:
             break
 
-    while True:
-        with transaction.atomic():
-            batch = list(
-                Escalation.objects.filter(next_notify_at__lte=now)
-                .select_related("case", "case__receiver", "case__owner")
-                .select_for_update(skip_locked=True, of=("self",))
-                .order_by("next_notify_at", "pk")[:batch_size]
-            )
-            for escalation in batch:
-                try:
-                    with transaction.atomic():
-                        planned = _remind(escalation, now)
-                except SoftTimeLimitExceeded:
-                    raise
-                except Exception:
-                    log.exception("Sweep: reminder of escalation %s failed", escalation.pk)
-                    Escalation.objects.filter(pk=escalation.pk).update(
-                        next_notify_at=now + RETRY_FAILED
-                    )
-                    continue
-                if planned:
-                    result.actions.append(planned)
-        if len(batch) < batch_size:
-            break
+    for sweep_pass in [REMINDERS, *sources.sweep_passes()]:
+        _run(sweep_pass, now=now, batch_size=batch_size, result=result)
 
     # Including what this sweep has just queued (written after ``now``).
     while sent := notifications_deliver(now=max(now, timezone.now())):

@@ -1,9 +1,16 @@
 """Who stands at each tier: 0 handler → 1 department head → 2 quality manager → 3 general
-manager (4 is external review, outside the organisation)."""
+manager (4 is external review, outside the organisation).
+
+The ladder and its membership are the same for everything the engine escalates: a case, or a
+corrective action (``improvement``). ``tier_members_for`` and ``can_act_at_tier`` take the
+department that answers and the people who stand at tier 0; the case versions below derive
+them from the case."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
 
 from complaints.models import Case, Tier, User
 from complaints.roles import Role
@@ -47,36 +54,53 @@ def _case_department_id(case: Case) -> int | None:
     return case.receiver.department_id if case.receiver_id else None
 
 
-def can_act_for_tier(*, user: User, case: Case, tier: int) -> bool:
-    """May this person act on the case at this tier (acknowledge, take, approve)? A department
-    head only for their own department's cases; quality and general managers for all."""
+def can_act_at_tier(*, user: User, department_id: int | None, tier: int) -> bool:
+    """May this person act at this tier for something their department answers for
+    (acknowledge, take, approve)? A department head only for their own department; quality and
+    general managers for all."""
     mine = user_tier(user)
     if mine < tier or mine == Tier.HANDLER:
         return False
     if mine == Tier.DEPARTMENT_HEAD:
-        return bool(user.department_id and user.department_id == _case_department_id(case))
+        return bool(user.department_id and user.department_id == department_id)
     return True
 
 
-def tier_members(*, case: Case, tier: int) -> QuerySet[User]:
-    """The people to tell when the case reaches a tier. Nobody at the tier (no head in the
-    department, say) → the next tier up, so an escalation is never told to no one."""
+def can_act_for_tier(*, user: User, case: Case, tier: int) -> bool:
+    """``can_act_at_tier`` for the department that answers for the case."""
+    return can_act_at_tier(user=user, department_id=_case_department_id(case), tier=tier)
+
+
+def tier_members_for(
+    *, tier: int, department_id: int | None, handler_ids: Iterable[int | None]
+) -> QuerySet[User]:
+    """The people to tell when something reaches a tier: at tier 0 the handlers named
+    (``handler_ids``), at tier 1 the head of ``department_id``, above it the quality and then
+    the general managers. Nobody at the tier (no head in the department, say) → the next tier
+    up, so an escalation is never told to no one."""
+    handlers = [pk for pk in handler_ids if pk]
     for level in range(max(tier, Tier.HANDLER), Tier.EXTERNAL_REVIEW):
         people = User.objects.filter(is_active=True)
         if level == Tier.HANDLER:
-            people = (
-                people.filter(Q(pk=case.owner_id) | Q(pk=case.responsible_person_id))
-                if (case.owner_id or case.responsible_person_id)
-                else people.none()
-            )
+            people = people.filter(pk__in=handlers) if handlers else people.none()
         else:
             role = {1: Role.DEPARTMENT_HEAD, 2: Role.QUALITY_MANAGER, 3: Role.GENERAL_MANAGER}[
                 level
             ]
             people = people.filter(groups__name=str(role))
             if level == Tier.DEPARTMENT_HEAD:
-                people = people.filter(department_id=_case_department_id(case))
+                people = people.filter(department_id=department_id)
         people = people.distinct()
         if people.exists():
             return people
     return User.objects.filter(is_active=True, groups__name=str(Role.GENERAL_MANAGER)).distinct()
+
+
+def tier_members(*, case: Case, tier: int) -> QuerySet[User]:
+    """``tier_members_for`` a case: its owner and responsible person at tier 0, the head of
+    the department that answers for it at tier 1."""
+    return tier_members_for(
+        tier=tier,
+        department_id=_case_department_id(case),
+        handler_ids=(case.owner_id, case.responsible_person_id),
+    )

@@ -24,7 +24,7 @@ from complaints.access import case_get_for_user
 from complaints.errors import CaseError
 from complaints.models import Case, Tier
 
-from . import approvals, selectors, services
+from . import approvals, selectors, services, signals
 from .forms import (
     DecisionForm,
     NoteOnlyForm,
@@ -82,6 +82,14 @@ def queue(request: HttpRequest) -> HttpResponse:
         "approvals": list(selectors.approvals_waiting(user=request.user)),
         "reassign_form": ReassignForm(allowed_ids=[e.pk for e in escalations]),
         "tier_labels": [Tier(t).label for t in selectors.queue_tiers(request.user)],
+        # What other apps escalate to the same tiers (corrective actions).
+        "sections": [
+            html
+            for _receiver, html in signals.queue_sections.send(
+                sender=None, request=request, now=now
+            )
+            if html
+        ],
     }
     template = (
         "escalation/partials/queue_lists.html"

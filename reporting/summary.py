@@ -1,6 +1,7 @@
 """The half-yearly summary (DOMAIN.md: June and December), per department or for the whole
-organisation: the period's key tables and charts, and what was done about the causes, on one
-printable page. Built from the dashboard's own tables, so the figures are the same."""
+organisation: the period's key tables and charts, and what was done about the causes (the
+corrective and preventive actions of ``improvement``), on one printable page. Built from the
+dashboard's own tables, so the figures are the same."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from datetime import date
 from django.http import QueryDict
 from django.utils import timezone
 
-from complaints.models import Department, User
+from complaints.models import Department, Tier, User
+from escalation.tiers import user_tier
+from improvement.models import Action
+from improvement.selectors import actions_in_period
 
 from .dashboard import Scope, scope_for, table_for
 
@@ -72,3 +76,15 @@ def summary_scope(*, user: User, half: Half, department: Department | None) -> S
 
 def summary_tables(scope: Scope):
     return {key: table_for(scope, key, "month") for key in SUMMARY_TABLES}
+
+
+def summary_actions(*, user: User, half: Half, department: Department | None) -> list[Action]:
+    """The corrective and preventive actions recorded, done, verified or cancelled in the
+    half-year, with their status: of the department (its own, or from its cases), or of all;
+    a department head's whole-organisation summary lists their department's only, as its
+    figures count only their department's cases."""
+    if department is None and user_tier(user) == Tier.DEPARTMENT_HEAD:
+        department = user.department
+        if department is None:
+            return []
+    return list(actions_in_period(first=half.first, last=half.last, department=department))

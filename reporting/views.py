@@ -22,9 +22,9 @@ from .access import cases_reported_to, report_filter_limited
 from .dashboard import TABLES, Scope, scope_for, table_for, tables_for
 from .early_warning import spikes_current
 from .filters import ReportCaseFilter
-from .quality import actions_taken, comments_needing_attention
+from .quality import comments_needing_attention
 from .selectors import BUCKETS, waiting
-from .summary import half_for, summary_scope, summary_tables
+from .summary import half_for, summary_actions, summary_scope, summary_tables
 
 PAGE_SIZE = 25
 # The rollup is brought up to date every minute: older figures mean its job is not running.
@@ -242,7 +242,7 @@ def summary(request: HttpRequest) -> HttpResponse:
             "department": department,
             "departments": departments,
             "sections": sections,
-            "actions": actions_taken(cases=scope.cases),
+            "actions": summary_actions(user=request.user, half=half, department=department),
             "generated_at": timezone.now(),
             **_freshness(scope),
         },

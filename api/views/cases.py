@@ -36,6 +36,7 @@ from ..serializers import (
     TrackingLinkSerializer,
     TransitionSerializer,
 )
+from .case_actions import CaseActions
 from .case_escalation import CaseEscalationActions
 
 _MESSAGE_KINDS = [CaseEvent.Kind.NOTE, CaseEvent.Kind.MESSAGE, CaseEvent.Kind.CUSTOMER_MESSAGE]
@@ -76,7 +77,7 @@ def _case_response(request, case: Case, status_code: int = 200) -> Response:
 
 
 @extend_schema(tags=["cases"])
-class CaseViewSet(CaseEscalationActions, viewsets.GenericViewSet):
+class CaseViewSet(CaseEscalationActions, CaseActions, viewsets.GenericViewSet):
     permission_classes = [WorksWithCases]
     lookup_field = "reference"
     lookup_value_regex = "[^/]+"

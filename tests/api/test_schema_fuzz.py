@@ -19,6 +19,7 @@ that broke the database's transaction could not fail the requests after it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -27,6 +28,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -47,6 +49,7 @@ from complaints.roles import Role
 from config.wsgi import application
 from escalation import approvals
 from escalation import services as escalation_services
+from improvement import services as improvement_services
 from tests.factories import CustomerFactory, DepartmentFactory, staff, walk
 
 # Generated examples per operation (the fuzzing phase), on top of the coverage phase's cases.
@@ -84,6 +87,7 @@ STAND_INS: dict[str, list] = {
     "attachments": [900_301],
     "people": [900_401, 900_402, 900_403],
     "departments": [900_501],
+    "actions": [900_601],
 }
 # Values the API takes, where random strings would all be refused: a customer needs a phone
 # number or an email address that look like one, and a retry key is printable ASCII.
@@ -126,6 +130,7 @@ CONFIG = schemathesis.Config.from_dict(
             _ids_under(r"^/api/v1/customers/", "customers"),
             _ids_under(r"^/api/v1/escalations/", "escalations"),
             _ids_under(r"^/api/v1/approvals/", "approvals"),
+            _ids_under(r"^/api/v1/actions/", "actions"),
         ],
     }
 )
@@ -184,6 +189,16 @@ def records(db) -> dict:
     )
     approval = approvals.approval_request(case=at_decide, by=handler, note="Above my limit.")
     closed = walk(receive().case, to=Step.CLOSED, by=agent, department=department, person=handler)
+    action = improvement_services.action_record(
+        by=manager,
+        kind="corrective",
+        root_cause="materials",
+        cause="A faulty bearing batch.",
+        title="Change the bearing supplier",
+        owner=handler,
+        due_on=timezone.localdate() + timedelta(days=7),
+        cases=[closed],
+    )
     real = {
         "references": [
             c.reference for c in (received.case, with_file, escalated, at_decide, closed)
@@ -195,6 +210,7 @@ def records(db) -> dict:
         "attachments": [note.attachments.get().pk],
         "people": [agent.pk, handler.pk, manager.pk],
         "departments": [department.pk],
+        "actions": [action.pk],
     }
     _row, token = api_token_issue(user=manager, name="fuzz")
     return {
@@ -207,6 +223,7 @@ def records(db) -> dict:
         **{name: values[0] for name, values in real.items()},
         "with_file": with_file.reference,
         "at_decide": at_decide.reference,
+        "closed": closed.reference,
         "manager": manager.username,
     }
 
@@ -341,6 +358,59 @@ def test_each_kind_of_success_answers_as_the_schema_says(records, in_process):
         path_parameters=approval,
         body={"approve": True},
     )
+
+    action = {"id": records["actions"]}
+    on_action = "/api/v1/actions/{id}/"
+    call("GET", "/api/v1/actions/", 200, query={"status": ["open"], "case": records["closed"]})
+    call("GET", on_action, 200, path_parameters=action)
+    call("GET", on_action + "events/", 200, path_parameters=action)
+    on_case("GET", "actions", 200, records["closed"])
+    recorded = call(
+        "POST",
+        "/api/v1/actions/",
+        201,
+        body={
+            "kind": "preventive",
+            "root_cause": "process",
+            "cause": "Deliveries are not announced.",
+            "title": "Call before each delivery",
+            "department": records["departments"],
+            "due_on": (timezone.localdate() + timedelta(days=3)).isoformat(),
+            "cases": [records["closed"]],
+        },
+    ).json()
+    call("POST", "/api/v1/actions/", 400, body={"kind": "preventive"})
+    call("PATCH", on_action, 200, path_parameters=action, body={"plan": "Audit first."})
+    call("POST", on_action + "status/", 409, path_parameters=action, body={"to": "done"})
+    call("POST", on_action + "status/", 200, path_parameters=action, body={"to": "in_progress"})
+    call(
+        "POST",
+        on_action + "cases/",
+        200,
+        path_parameters=action,
+        body={"case": records["at_decide"]},
+    )
+    call(
+        "DELETE",
+        on_action + "cases/{reference}/",
+        200,
+        path_parameters={**action, "reference": records["at_decide"]},
+    )
+    call(
+        "DELETE",
+        on_action + "cases/{reference}/",
+        409,
+        path_parameters={"id": recorded["id"], "reference": records["closed"]},
+    )
+    call(
+        "POST",
+        on_action + "status/",
+        200,
+        path_parameters=action,
+        body={"to": "done", "note": "Supplier changed."},
+    )
+    # The manager recorded it but the handler owns it: the manager may verify it.
+    call("POST", on_action + "verify/", 200, path_parameters=action, body={"note": "Checked."})
 
     call("DELETE", "/api/v1/auth/token/", 204)
     call("GET", "/api/v1/cases/", 401)

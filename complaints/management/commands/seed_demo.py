@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
 
-from complaints import services
+from complaints import services, signals
 from complaints.models import Case, Channel, Department, Step, Urgency, User, Validity
 from complaints.roles import Role
 
@@ -140,6 +140,7 @@ class Command(BaseCommand):
             users[role] = User.objects.get(pk=user.pk)  # fresh permission cache
             lines.append(f"  {role.label!s:<16} {username:<9} {password}")
         agent, handler = users[Role.AGENT], users[Role.HANDLER]
+        cases = []
         now = timezone.now()
         # Most cases recent and early in the lifecycle, some old and closed.
         targets = [
@@ -170,6 +171,9 @@ class Command(BaseCommand):
                 received_at=now - timedelta(hours=rng.randint(1, 20) + i * 3),
             )
             self._walk(received.case, target, agent, handler, departments, rng)
+            cases.append(received.case)
+        # The other apps' demo rows (corrective actions of some analysed cases).
+        signals.demo_seeded.send(sender=Case, users=users, cases=cases)
         return "\n".join(lines) + "\n"
 
     def _walk(self, case, target, agent, handler, departments, rng):
