@@ -22,6 +22,16 @@ For the case page (``complaints.views.case_detail``):
 
 - ``case_page_sections(request, case)``: receivers return HTML (already rendered and escaped)
   to show below the step panel, or ``None``.
+
+For ``manage.py seed_demo`` (inside its transaction, once the demo cases exist):
+
+- ``demo_seeded(users)``: ``users`` maps each ``Role`` to its demo user; receivers add their
+  app's demo data (the knowledge base: its articles).
+
+Not a signal: a page of another app that fills in the text of a note or message (the knowledge
+base's reply templates) names itself in the form's hidden ``source`` field;
+``services.case_add_note(source=...)`` keeps it in the event's ``changes`` and the app labels it
+on the timeline through ``selectors.EXTRA_CHANGE_LABELS``.
 """
 
 from django.dispatch import Signal
@@ -37,3 +47,5 @@ case_step_changed_in_transaction = Signal()
 customer_replied = Signal()
 
 case_page_sections = Signal()
+
+demo_seeded = Signal()

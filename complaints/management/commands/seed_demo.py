@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
 
-from complaints import services
+from complaints import services, signals
 from complaints.models import Case, Channel, Department, Step, Urgency, User, Validity
 from complaints.roles import Role
 
@@ -170,6 +170,7 @@ class Command(BaseCommand):
                 received_at=now - timedelta(hours=rng.randint(1, 20) + i * 3),
             )
             self._walk(received.case, target, agent, handler, departments, rng)
+        signals.demo_seeded.send(sender=self.__class__, users=users)
         return "\n".join(lines) + "\n"
 
     def _walk(self, case, target, agent, handler, departments, rng):
