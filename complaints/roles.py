@@ -17,18 +17,23 @@ class Role(models.TextChoices):
 _WORK = ["complaints.view_case", "complaints.work_case", "complaints.view_customer"]
 _INTAKE = ["complaints.add_case", "complaints.add_customer", "complaints.change_customer"]
 _MANAGE = ["complaints.work_all_cases", "complaints.view_department", "complaints.view_user"]
+# The handling knowledge base (knowledge/): every role reads it, quality managers write it.
+_READ_KNOWLEDGE = ["knowledge.view_article"]
+_WRITE_KNOWLEDGE = ["knowledge.add_article", "knowledge.change_article"]
 
 # What each role may do. Who may work which case is decided in complaints.access.
 # Changing this needs a migration that runs roles_sync again (as 0002 does).
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.AGENT: _WORK + _INTAKE,
-    Role.HANDLER: _WORK,
-    Role.DEPARTMENT_HEAD: _WORK + _INTAKE,
-    Role.QUALITY_MANAGER: _WORK + _INTAKE + _MANAGE,
-    Role.GENERAL_MANAGER: _WORK + _INTAKE + _MANAGE,
+    Role.AGENT: _WORK + _INTAKE + _READ_KNOWLEDGE,
+    Role.HANDLER: _WORK + _READ_KNOWLEDGE,
+    Role.DEPARTMENT_HEAD: _WORK + _INTAKE + _READ_KNOWLEDGE,
+    Role.QUALITY_MANAGER: _WORK + _INTAKE + _MANAGE + _READ_KNOWLEDGE + _WRITE_KNOWLEDGE,
+    Role.GENERAL_MANAGER: _WORK + _INTAKE + _MANAGE + _READ_KNOWLEDGE,
     Role.ADMINISTRATOR: _WORK
     + _INTAKE
     + _MANAGE
+    + _READ_KNOWLEDGE
+    + _WRITE_KNOWLEDGE
     + [
         "complaints.add_department",
         "complaints.change_department",

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Full-text search fields and functions (the knowledge base); harmless on SQLite.
+    "django.contrib.postgres",
     "django_filters",
     "rest_framework",
     "drf_spectacular",
@@ -72,6 +74,7 @@ INSTALLED_APPS = [
     "webhooks",
     "api",
     "reporting",
+    "knowledge",
     "anymail",
 ]
 
@@ -303,6 +306,10 @@ SPECTACULAR_SETTINGS = {
         "TierEnum": "complaints.models.Tier",
         "EscalationReasonEnum": "escalation.models.Escalation.Reason",
         "PauseReasonEnum": "escalation.models.Pause.Reason",
+        # The knowledge base's articles use these too (their names as the case's fields gave).
+        "RootCauseCategoryEnum": "complaints.models.RootCause",
+        "RemedyTypesEnum": "complaints.models.Remedy",
+        "ArticleStatusEnum": "knowledge.models.Article.Status",
     },
 }
 # How long an Idempotency-Key's response is kept for retries (api.idempotency).

@@ -38,6 +38,7 @@ urlpatterns = [
     path("intake/", include("intake.urls")),
     path("escalations/", include("escalation.urls")),
     path("reports/", include("reporting.urls")),
+    path("knowledge/", include("knowledge.urls")),
     path("t/", include(tracking_urlpatterns)),
     path("complain/", intake_views.complain, name="complain"),
     path("complain/thanks/", intake_views.complain_thanks, name="complain_thanks"),
