@@ -17,9 +17,14 @@ class Role(models.TextChoices):
 _WORK = ["complaints.view_case", "complaints.work_case", "complaints.view_customer"]
 _INTAKE = ["complaints.add_case", "complaints.add_customer", "complaints.change_customer"]
 _MANAGE = ["complaints.work_all_cases", "complaints.view_department", "complaints.view_user"]
-# The handling knowledge base (knowledge/): every role reads it, quality managers write it.
+# The handling knowledge base (knowledge/): every role reads it, quality managers write it
+# (and see the versions in the admin too).
 _READ_KNOWLEDGE = ["knowledge.view_article"]
-_WRITE_KNOWLEDGE = ["knowledge.add_article", "knowledge.change_article"]
+_WRITE_KNOWLEDGE = [
+    "knowledge.add_article",
+    "knowledge.change_article",
+    "knowledge.view_articleversion",
+]
 
 # What each role may do. Who may work which case is decided in complaints.access.
 # Changing this needs a migration that runs roles_sync again (as 0002 does).

@@ -33,7 +33,11 @@ def test_every_permission_a_role_is_given_exists():
 
 def test_each_role_has_exactly_its_knowledge_permissions():
     readers = {"knowledge.view_article"}
-    writers = readers | {"knowledge.add_article", "knowledge.change_article"}
+    writers = readers | {
+        "knowledge.add_article",
+        "knowledge.change_article",
+        "knowledge.view_articleversion",
+    }
     expected = {
         Role.AGENT: readers,
         Role.HANDLER: readers,
