@@ -8,6 +8,7 @@ from .views.actions import ActionViewSet
 from .views.cases import CaseViewSet
 from .views.customers import CustomerViewSet
 from .views.escalations import ApprovalViewSet, EscalationViewSet
+from .views.knowledge import ArticleViewSet, CaseSuggestionsView, CaseTemplateView
 from .views.public import TokenView, TrackingView
 
 app_name = "api"
@@ -18,8 +19,19 @@ router.register("customers", CustomerViewSet, basename="customer")
 router.register("escalations", EscalationViewSet, basename="escalation")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("actions", ActionViewSet, basename="action")
+router.register("articles", ArticleViewSet, basename="article")
 
 urlpatterns = [
+    path(
+        "v1/cases/<str:reference>/suggestions/",
+        CaseSuggestionsView.as_view(),
+        name="case-suggestions",
+    ),
+    path(
+        "v1/cases/<str:reference>/articles/<int:pk>/template/",
+        CaseTemplateView.as_view(),
+        name="case-article-template",
+    ),
     path("v1/", include(router.urls)),
     path("v1/track/<str:token>/", TrackingView.as_view(), name="track"),
     path("v1/auth/token/", TokenView.as_view(), name="token"),

@@ -155,3 +155,5 @@ class NoteForm(forms.Form):
         label=_("Send to the customer (shown on their tracking page)"), required=False
     )
     files = MultipleFileField(label=_("Files"))
+    # Set by another app's page that filled the text in (the knowledge base's "Insert").
+    source = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)

@@ -393,15 +393,33 @@ class TrackingToken(models.Model):
         return f"{self.case_id} {self.digest[:8]}…"
 
 
-class EventQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise TypeError("Case events are append-only.")
+        raise TypeError(f"{self.model.__name__} rows are append-only.")
 
     def delete(self):
-        raise TypeError("Case events are append-only.")
+        raise TypeError(f"{self.model.__name__} rows are append-only.")
 
 
-class CaseEvent(models.Model):
+class AppendOnlyModel(models.Model):
+    """A history row (the event log here; other apps' logs too): added, never updated or
+    deleted, one by one or in bulk."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(f"{type(self).__name__} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} rows are append-only.")
+
+
+class CaseEvent(AppendOnlyModel):
     """One line of a case's timeline and audit trail. Append-only: never updated or deleted.
 
     Stores machine values (step codes, field names); templates translate them.
@@ -445,8 +463,6 @@ class CaseEvent(models.Model):
     note = models.TextField(max_length=5000, blank=True)
     customer_visible = models.BooleanField(default=False)
 
-    objects = EventQuerySet.as_manager()
-
     class Meta:
         ordering = ["at", "pk"]
         verbose_name = _("case event")
@@ -464,11 +480,3 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("Case events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("Case events are append-only.")

@@ -3,6 +3,7 @@ these; nothing else writes the models. Each runs in one transaction and writes i
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -503,6 +504,12 @@ def _attach(case: Case, event: CaseEvent, checked: list) -> list[Attachment]:
     ]
 
 
+# Where the text of a note or message came from, named by another app as "<app>:<key>" (the
+# knowledge base's reply templates: "knowledge:<article>:<version>"). A machine value, kept in
+# the event's changes as {"source": [None, value]} for the timeline and for reporting.
+SOURCE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,29}:[A-Za-z0-9_.:-]{1,60}")
+
+
 @transaction.atomic
 def case_add_note(
     *,
@@ -511,12 +518,16 @@ def case_add_note(
     body: str,
     customer_visible: bool = False,
     files: list[UploadedFile] | None = None,
+    source: str = "",
 ) -> CaseEvent:
     """An internal note, or a message the customer will see on their tracking page, with any
-    files (checked by their content). A note with files may have no text."""
+    files (checked by their content). A note with files may have no text. ``source`` says
+    where its text came from (``SOURCE_PATTERN``)."""
     body = _event_note(body, field="body")
     if not body and not files:
         raise InvalidInput(fields={"body": [_("Write something first.")]})
+    if source and not SOURCE_PATTERN.fullmatch(source):
+        raise InvalidInput(fields={"source": [_("This is not where a text can come from.")]})
     if not case_can_work(user=by, case=case):
         raise AccessDenied()
     checked = attachments.validate(files or [], already=case.attachments.count())
@@ -526,6 +537,7 @@ def case_add_note(
         kind=CaseEvent.Kind.MESSAGE if customer_visible else CaseEvent.Kind.NOTE,
         note=body,
         customer_visible=customer_visible,
+        changes={"source": [None, source]} if source else {},
     )
     _attach(case, event, checked)
     return event

@@ -23,10 +23,16 @@ For the case page (``complaints.views.case_detail``):
 - ``case_page_sections(request, case)``: receivers return HTML (already rendered and escaped)
   to show below the step panel, or ``None``.
 
-For the demo data (``manage.py seed_demo``, inside its transaction):
+For ``manage.py seed_demo`` (inside its transaction, once the demo cases exist):
 
-- ``demo_seeded(users, cases)``: the demo's staff (``{Role: User}``) and cases are made;
-  receivers add their own demo rows through their services.
+- ``demo_seeded(users, cases)``: ``users`` maps each ``Role`` to its demo user, ``cases`` are the
+  demo cases; receivers add their app's demo rows through their services (the knowledge base:
+  its articles; corrective actions: some of the analysed cases').
+
+Not a signal: a page of another app that fills in the text of a note or message (the knowledge
+base's reply templates) names itself in the form's hidden ``source`` field;
+``services.case_add_note(source=...)`` keeps it in the event's ``changes`` and the app labels it
+on the timeline through ``selectors.EXTRA_CHANGE_LABELS``.
 """
 
 from django.dispatch import Signal

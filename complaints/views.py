@@ -229,6 +229,7 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
                 body=form.cleaned_data["body"],
                 customer_visible=form.cleaned_data["customer_visible"],
                 files=form.cleaned_data["files"],
+                source=form.cleaned_data["source"],
             )
         except CaseError as exc:
             error = exc

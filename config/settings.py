@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Full-text search fields and functions (the knowledge base); harmless on SQLite.
+    "django.contrib.postgres",
     "django_filters",
     "rest_framework",
     "drf_spectacular",
@@ -73,6 +75,7 @@ INSTALLED_APPS = [
     "webhooks",
     "api",
     "reporting",
+    "knowledge",
     "anymail",
 ]
 
@@ -312,7 +315,11 @@ SPECTACULAR_SETTINGS = {
         "TierEnum": "complaints.models.Tier",
         "EscalationReasonEnum": "escalation.models.Escalation.Reason",
         "PauseReasonEnum": "escalation.models.Pause.Reason",
+        # The case's fields and the articles and actions share these (the names the case's
+        # fields gave them).
         "RootCauseCategoryEnum": "complaints.models.RootCause",
+        "RemedyTypesEnum": "complaints.models.Remedy",
+        "ArticleStatusEnum": "knowledge.models.Article.Status",
         "ActionKindEnum": "improvement.models.Kind",
         "ActionStatusEnum": "improvement.models.Status",
         "ActionEventKindEnum": "improvement.models.ActionEvent.Kind",

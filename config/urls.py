@@ -39,6 +39,7 @@ urlpatterns = [
     path("escalations/", include("escalation.urls")),
     path("actions/", include("improvement.urls")),
     path("reports/", include("reporting.urls")),
+    path("knowledge/", include("knowledge.urls")),
     path("t/", include(tracking_urlpatterns)),
     path("complain/", intake_views.complain, name="complain"),
     path("complain/thanks/", intake_views.complain_thanks, name="complain_thanks"),

@@ -30,9 +30,10 @@ def _within(value: Decimal, ceiling: Decimal | None) -> bool:
     return ceiling is None or value <= ceiling
 
 
-def tier_needed(value: Decimal) -> int | None:
-    """The lowest tier whose ceiling covers the value (None: no tier may grant it)."""
-    limits = ceilings()
+def tier_needed(value: Decimal, limits: dict[int, Decimal | None] | None = None) -> int | None:
+    """The lowest tier whose ceiling covers the value (None: no tier may grant it). ``limits``:
+    ``ceilings()`` read once already (a page that asks for several values)."""
+    limits = ceilings() if limits is None else limits
     for tier in range(Tier.HANDLER, Tier.EXTERNAL_REVIEW):
         if _within(value, limits.get(tier)):
             return tier

@@ -37,6 +37,14 @@ from .escalation import (
     ReassignInputSerializer,
     ReferralInputSerializer,
 )
+from .knowledge import (
+    ArticleSerializer,
+    ArticleSummarySerializer,
+    FilledTemplateSerializer,
+    SearchQuerySerializer,
+    SuggestionSerializer,
+    TemplateQuerySerializer,
+)
 from .public import (
     TokenRequestSerializer,
     TokenSerializer,
@@ -50,6 +58,8 @@ from .public import (
 __all__ = [
     "BACKDATE_DAYS",
     "ApprovalSerializer",
+    "ArticleSerializer",
+    "ArticleSummarySerializer",
     "AssignmentSerializer",
     "AttachmentSerializer",
     "BlankKeptMixin",
@@ -66,6 +76,7 @@ __all__ = [
     "EscalationSerializer",
     "EventSerializer",
     "ExternalReviewSerializer",
+    "FilledTemplateSerializer",
     "MessageInputSerializer",
     "MoveSerializer",
     "NoteInputSerializer",
@@ -76,7 +87,10 @@ __all__ = [
     "ReassignInputSerializer",
     "ReassignedSerializer",
     "ReferralInputSerializer",
+    "SearchQuerySerializer",
     "StrictSerializerMixin",
+    "SuggestionSerializer",
+    "TemplateQuerySerializer",
     "TokenRequestSerializer",
     "TokenSerializer",
     "TrackingEventSerializer",

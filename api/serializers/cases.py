@@ -24,6 +24,7 @@ from complaints.models import (
     Step,
     Urgency,
 )
+from complaints.services import SOURCE_PATTERN
 
 from .common import BlankKeptMixin, DepartmentSerializer, PersonSerializer, StrictSerializerMixin
 
@@ -312,6 +313,15 @@ class MessageInputSerializer(StrictSerializerMixin, serializers.Serializer):
     )
     files = serializers.ListField(
         child=serializers.FileField(), required=False, default=list, max_length=10
+    )
+    source = serializers.RegexField(
+        SOURCE_PATTERN.pattern,
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Where the text came from, e.g. a knowledge-base reply template's `source` "
+        "(GET /cases/{reference}/articles/{id}/template/); its timeline entry names it.",
     )
 
 

@@ -245,6 +245,7 @@ class CaseViewSet(CaseEscalationActions, CaseActions, viewsets.GenericViewSet):
             body=serializer.validated_data["body"],
             customer_visible=serializer.validated_data["customer_visible"],
             files=files,
+            source=serializer.validated_data["source"],
         )
         context = {"request": request, "reference": case.reference}
         return Response(EventSerializer(event, context=context).data, status=201)

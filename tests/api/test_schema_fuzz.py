@@ -50,6 +50,7 @@ from config.wsgi import application
 from escalation import approvals
 from escalation import services as escalation_services
 from improvement import services as improvement_services
+from knowledge import services as knowledge_services
 from tests.factories import CustomerFactory, DepartmentFactory, staff, walk
 
 # Generated examples per operation (the fuzzing phase), on top of the coverage phase's cases.
@@ -88,6 +89,7 @@ STAND_INS: dict[str, list] = {
     "people": [900_401, 900_402, 900_403],
     "departments": [900_501],
     "actions": [900_601],
+    "articles": [900_701],
 }
 # Values the API takes, where random strings would all be refused: a customer needs a phone
 # number or an email address that look like one, and a retry key is printable ASCII.
@@ -131,6 +133,7 @@ CONFIG = schemathesis.Config.from_dict(
             _ids_under(r"^/api/v1/escalations/", "escalations"),
             _ids_under(r"^/api/v1/approvals/", "approvals"),
             _ids_under(r"^/api/v1/actions/", "actions"),
+            _ids_under(r"/articles/", "articles"),
         ],
     }
 )
@@ -199,6 +202,19 @@ def records(db) -> dict:
         due_on=timezone.localdate() + timedelta(days=7),
         cases=[closed],
     )
+    quality = staff(Role.QUALITY_MANAGER, username="fuzz-quality")
+    article = knowledge_services.article_create(
+        by=quality,
+        data={
+            "category": "product_quality",
+            "title_en": "Loud drum",
+            "guidance_en": "Repair it.",
+            "reply_template_en": "Dear {customer_name}, about {reference}.",
+        },
+    )
+    knowledge_services.article_set_status(
+        article=article, by=quality, status="published", expected_version=1
+    )
     real = {
         "references": [
             c.reference for c in (received.case, with_file, escalated, at_decide, closed)
@@ -211,6 +227,7 @@ def records(db) -> dict:
         "people": [agent.pk, handler.pk, manager.pk],
         "departments": [department.pk],
         "actions": [action.pk],
+        "articles": [article.pk],
     }
     _row, token = api_token_issue(user=manager, name="fuzz")
     return {
@@ -411,6 +428,19 @@ def test_each_kind_of_success_answers_as_the_schema_says(records, in_process):
     )
     # The manager recorded it but the handler owns it: the manager may verify it.
     call("POST", on_action + "verify/", 200, path_parameters=action, body={"note": "Checked."})
+
+    article = {"id": records["articles"]}
+    call("GET", "/api/v1/articles/", 200, query={"q": "drum", "category": "product_quality"})
+    call("GET", "/api/v1/articles/{id}/", 200, path_parameters=article)
+    on_case("GET", "suggestions", 200, new)
+    call(
+        "GET",
+        "/api/v1/cases/{reference}/articles/{id}/template/",
+        200,
+        path_parameters={"reference": new, **article},
+        query={"language": "zh-hans"},
+    )
+    on_case("POST", "messages", 201, new, body={"body": "Hi", "source": "knowledge:1:2"})
 
     call("DELETE", "/api/v1/auth/token/", 204)
     call("GET", "/api/v1/cases/", 401)
