@@ -68,17 +68,6 @@ def comments_needing_attention(*, cases: QuerySet[Case], limit: int = 10) -> Que
     )
 
 
-def actions_taken(*, cases: QuerySet[Case], limit: int = 50) -> QuerySet[Case]:
-    """The corrective actions recorded on the valid cases of the period (at Act: what was done,
-    the investigation report), by root cause: what the half-yearly summary lists."""
-    return (
-        cases.filter(validity__in=[Validity.VALID, Validity.PARTLY])
-        .exclude(actions_taken="")
-        .select_related("department")
-        .order_by("root_cause_category", "-received_at")[:limit]
-    )
-
-
 # ---------------------------------------------------------------- causes and remedies
 
 
