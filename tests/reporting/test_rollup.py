@@ -412,3 +412,11 @@ def test_the_command_builds_afresh_or_recomputes_the_last_days(built):
     assert "recomputed: 3 days" in out.getvalue()
     call_command("rollup_rebuild", stdout=out)
     assert "built afresh" in out.getvalue()
+
+
+def test_the_admin_shows_the_rollups_state_and_changes_nothing(built, admin_client):
+    response = admin_client.get("/admin/reporting/rollupstate/")
+
+    assert response.status_code == 200
+    assert "Asia/Shanghai" in response.content.decode()
+    assert admin_client.get("/admin/reporting/rollupstate/add/").status_code == 403
