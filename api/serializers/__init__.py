@@ -13,8 +13,10 @@ from .cases import (
     CustomerInputSerializer,
     CustomerSerializer,
     EventSerializer,
+    MergeInputSerializer,
     MessageInputSerializer,
     MoveSerializer,
+    RelatedCaseSerializer,
     TransitionSerializer,
 )
 from .common import (
@@ -66,6 +68,7 @@ __all__ = [
     "EscalationSerializer",
     "EventSerializer",
     "ExternalReviewSerializer",
+    "MergeInputSerializer",
     "MessageInputSerializer",
     "MoveSerializer",
     "NoteInputSerializer",
@@ -76,6 +79,7 @@ __all__ = [
     "ReassignInputSerializer",
     "ReassignedSerializer",
     "ReferralInputSerializer",
+    "RelatedCaseSerializer",
     "StrictSerializerMixin",
     "TokenRequestSerializer",
     "TokenSerializer",
