@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from .access import cases_visible_to
 from .models import Attachment, Case, CaseEvent, Customer, Department, Remedy, Step, User
@@ -105,9 +105,9 @@ EXTRA_CHANGE_LABELS: dict[str, tuple[Any, dict[str, Any]]] = {}
 _PEOPLE_FIELDS = {"owner", "responsible_person", "remedy_approved_by", "receiver"}
 # Changes that name another case by its pk (merging), shown by its reference.
 _CASE_REFERENCES: dict[str, Any] = {
-    "merged_into": _lazy("merged into"),
-    "merged_from": _lazy("took in"),
-    "repeat_of": _lazy("repeat of"),
+    "merged_into": gettext_lazy("merged into"),
+    "merged_from": gettext_lazy("took in"),
+    "repeat_of": gettext_lazy("repeat of"),
 }
 
 
