@@ -12,7 +12,7 @@ from django.utils import timezone
 from complaints import customer_actions, services
 from complaints.models import Case, CaseEvent, Step
 
-from ..factories import CustomerFactory, receive_case, walk
+from ..factories import CustomerFactory, receive, receive_case, walk
 from .conftest import V1, case_url, error, png, references
 
 REASON = "The same drum, called twice."
@@ -99,14 +99,7 @@ def test_merged_cases_are_listed_with_where_they_went(api, agent, earlier, later
 def test_the_merged_cases_tracking_json_is_the_survivors_progress(
     api, agent, handler, after_sales, li_na, earlier
 ):
-    received = services.case_receive(
-        by=agent,
-        customer=li_na,
-        channel="phone",
-        category="product_quality",
-        description="Again.",
-        desired_outcome="A repair.",
-    )
+    received = receive(by=agent, customer=li_na)
     merge(api(agent), received.case, earlier)
     walk(earlier, to=Step.ANALYSE, by=agent, department=after_sales, person=handler)
 
@@ -122,14 +115,7 @@ def test_the_merged_cases_tracking_json_is_the_survivors_progress(
 def test_another_customers_tracking_json_shows_their_own_reference_and_no_answers(
     api, agent, earlier
 ):
-    other = services.case_receive(
-        by=agent,
-        customer=CustomerFactory(name="Wang Fang"),
-        channel="phone",
-        category="product_quality",
-        description="Mine too.",
-        desired_outcome="A repair.",
-    )
+    other = receive(by=agent, customer=CustomerFactory(name="Wang Fang"))
     merge(api(agent), other.case, earlier)
 
     body = api().get(f"{V1}/track/{other.tracking_token}/").json()

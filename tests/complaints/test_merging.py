@@ -27,7 +27,7 @@ from escalation.services import case_pause, case_refer_external
 from escalation.sweep import sweep
 from webhooks.models import Delivery, Event, Subscription
 
-from ..factories import CustomerFactory, receive_case, walk
+from ..factories import CustomerFactory, receive, receive_case, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -182,14 +182,7 @@ def test_merge_writes_a_case_merged_webhook_for_the_survivor(agent, earlier, lat
 def test_every_event_attachment_token_and_message_of_both_is_reachable_from_the_survivor(
     agent, customer, earlier
 ):
-    received = services.case_receive(
-        by=agent,
-        customer=customer,
-        channel="phone",
-        category="product_quality",
-        description="Still loud.",
-        desired_outcome="A repair.",
-    )
+    received = receive(by=agent, customer=customer)
     later = received.case
     services.case_add_note(case=earlier, by=agent, body="To you", customer_visible=True)
     services.case_add_note(case=later, by=agent, body="Photo", files=[png("drum.png")])

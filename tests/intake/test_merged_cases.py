@@ -25,26 +25,13 @@ from escalation.models import Notification
 from intake.emails import LOST_LINK, tracking_link_email_send
 from intake.tracking import case_for_lost_link, case_for_token
 
-from ..factories import CustomerFactory, active_digests, walk
+from ..factories import CustomerFactory, active_digests, receive, walk
 from .test_inbound_email import auth, post, postmark
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/t/"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def receive(*, by, customer, **overrides) -> services.Received:
-    data = {
-        "channel": "phone",
-        "category": "product_quality",
-        "product": "Washing machine W-200",
-        "order_number": "SO-1",
-        "description": "The drum is loud.",
-        "desired_outcome": "A repair.",
-        **overrides,
-    }
-    return services.case_receive(by=by, customer=customer, **data)
 
 
 def visit(client: Client, token: str):

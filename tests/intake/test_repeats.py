@@ -48,6 +48,22 @@ def text(response) -> str:
     return response.content.decode()
 
 
+def public_form(**overrides) -> dict:
+    """What Li Na types into the public complaint form."""
+    return {
+        "name": "Li Na",
+        "phone": "138 0013 8000",
+        "email": "",
+        "category": "product_quality",
+        "product": "",
+        "order_number": "",
+        "description": "Again the drum.",
+        "desired_outcome": "A repair.",
+        "website": "",
+        **overrides,
+    }
+
+
 # ---------------------------------------------------------------- the flag, channel by channel
 
 
@@ -64,17 +80,7 @@ def test_a_complaint_logged_by_an_agent_is_flagged_a_repeat(client, agent, previ
 def test_a_complaint_sent_through_the_public_form_is_flagged_a_repeat(client, previous):
     client.post(
         "/complain/",
-        {
-            "name": "Li Na",
-            "phone": "138 0013 8000",
-            "email": "",
-            "category": "product_quality",
-            "product": "",
-            "order_number": "",
-            "description": "Again the drum.",
-            "desired_outcome": "A repair.",
-            "website": "",
-        },
+        public_form(),
     )
 
     new = Case.objects.latest("pk")
@@ -443,17 +449,7 @@ def test_the_public_form_and_email_get_the_flag_not_the_screen(client, previous)
     """Customers sending their complaint themselves are never shown another case."""
     response = client.post(
         "/complain/",
-        {
-            "name": "Li Na",
-            "phone": "138 0013 8000",
-            "email": "",
-            "category": "product_quality",
-            "product": "",
-            "order_number": previous.order_number,
-            "description": "Again the drum.",
-            "desired_outcome": "A repair.",
-            "website": "",
-        },
+        public_form(order_number=previous.order_number),
         follow=True,
     )
 
