@@ -29,8 +29,10 @@ from .models import Case, Customer, Step, User
 # DOMAIN.md: a repeat complainant is the same customer again within 90 days (the window
 # reporting uses, ``reporting.filters.REPEAT_WINDOW``).
 REPEAT_WINDOW = timedelta(days=90)
-# How many rows each intake hint shows at most (the rest are a search away).
-HINT_ROWS = 10
+# How many rows the hints show at most (the rest are a search away): the customer's own cases,
+# and the other open complaints about the same order or product.
+CUSTOMER_ROWS = 5
+RELATED_ROWS = 10
 
 
 def _latest_earlier_case() -> Subquery:
@@ -66,7 +68,7 @@ def customer_cases_for_intake(
     *, user: User, customer: Customer, now: datetime | None = None
 ) -> list[Case]:
     """The customer's open cases and every case of theirs received in the last
-    ``REPEAT_WINDOW``, latest first, at most ``HINT_ROWS``: one query. A merged case is shown
+    ``REPEAT_WINDOW``, latest first, at most ``CUSTOMER_ROWS``: one query. A merged case is shown
     with the case it went into."""
     since = (now or timezone.now()) - REPEAT_WINDOW
     return list(
@@ -74,7 +76,7 @@ def customer_cases_for_intake(
         .filter(customer=customer)
         .filter(Q(received_at__gte=since) | (~Q(step=Step.CLOSED) & Q(merged_into__isnull=True)))
         .select_related("merged_into")
-        .order_by("-received_at", "-pk")[:HINT_ROWS]
+        .order_by("-received_at", "-pk")[:CUSTOMER_ROWS]
     )
 
 
@@ -97,7 +99,7 @@ def open_cases_related(
     exclude: Case | None = None,
 ) -> list[Related]:
     """Open cases (not merged) of this customer, or about this order number (exactly) or this
-    product (case-insensitively), latest first, at most ``HINT_ROWS``: one query, nothing when
+    product (case-insensitively), latest first, at most ``RELATED_ROWS``: one query, nothing when
     nothing is given. Through the partial indexes ``case_open_order`` and ``case_open_product``."""
     order_number, product = (order_number or "").strip(), (product or "").strip()
     match = Q()
@@ -125,7 +127,7 @@ def open_cases_related(
             same_order=bool(order_number) and case.order_number == order_number,
             same_product=bool(product) and case.product.casefold() == product.casefold(),
         )
-        for case in qs[:HINT_ROWS]
+        for case in qs[:RELATED_ROWS]
     ]
 
 
