@@ -101,7 +101,9 @@ def handle(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, Http404):
         code, message = "not_found", _("Not found.")
     elif isinstance(exc, PermissionDenied):
-        code, message = "permission_denied", _("You do not have permission to do this.")
+        # A refusal that says why (a case merged into another: which one to work on) keeps it.
+        code = "permission_denied"
+        message = str(exc) or _("You do not have permission to do this.")
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code

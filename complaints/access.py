@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from .models import Case, User
 
@@ -36,6 +37,10 @@ def cases_workable_by(*, user: User) -> QuerySet[Case]:
 
 
 def case_can_work(*, user: User, case: Case) -> bool:
+    """May the user change the case? Nobody may change a case merged into another: its
+    survivor is worked instead."""
+    if case.merged_into_id is not None:
+        return False
     if not (user.is_authenticated and user.is_active and user.has_perm("complaints.work_case")):
         return False
     if user.has_perm("complaints.work_all_cases"):
@@ -47,17 +52,31 @@ def case_can_work(*, user: User, case: Case) -> bool:
 
 def case_get_for_user(*, user: User, reference: str, write: bool = False) -> Case:
     """The case, if the user may see it (404 otherwise: no probing which references exist),
-    and, with ``write``, may change it (403)."""
+    and, with ``write``, may change it (403; a case merged into another says which to work on
+    instead)."""
     if "\x00" in reference:  # no reference has one, and PostgreSQL refuses to compare it
         raise Http404
     try:
         case = (
             cases_visible_to(user=user)
-            .select_related("customer", "receiver", "owner", "department", "responsible_person")
+            .select_related(
+                "customer",
+                "receiver",
+                "owner",
+                "department",
+                "responsible_person",
+                "repeat_of",
+                "merged_into",
+            )
             .get(reference=reference)
         )
     except Case.DoesNotExist:
         raise Http404 from None
+    if write and case.merged_into_id is not None:
+        raise PermissionDenied(
+            _("%(reference)s was merged into %(survivor)s: work on %(survivor)s instead.")
+            % {"reference": case.reference, "survivor": case.merged_into.reference}
+        )
     if write and not case_can_work(user=user, case=case):
         raise PermissionDenied
     return case

@@ -3,23 +3,30 @@ complaint (waiting for an agent to take it), messages, the answer at Confirm, th
 Follow up, and the tracking links (minted when shown or sent, only their SHA-256 kept).
 
 The customer acts with no account: the views that call these have checked the tracking link.
-Each move goes through the same guard as staff moves (``services._move``)."""
+Each move goes through the same guard as staff moves (``services._move``).
+
+A link of a case merged into another acts on the survivor, which handles the complaint now
+(``merging``). When the survivor's customer is someone else, the absorbed case's customer
+writes on their own case (shown to staff with the survivor, never to the other customer) and
+the survivor's answers at Confirm and Follow up remain its own customer's."""
 
 from __future__ import annotations
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import attachments, signals
-from .errors import AccessDenied, InvalidInput, TransitionRefused
+from .errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
 from .models import (
     Case,
     CaseEvent,
     Channel,
     Customer,
     Step,
+    TrackingToken,
     Urgency,
     User,
 )
@@ -92,6 +99,8 @@ def case_take(*, case: Case, by: User) -> CaseEvent:
     if not (by.is_active and by.has_perm("complaints.add_case")):
         raise AccessDenied(_("You may not take complaints."))
     locked = Case.objects.select_for_update(of=("self",)).select_related("owner").get(pk=case.pk)
+    if locked.merged_into_id is not None:
+        raise TransitionRefused(_("This case was merged into another: take that one."))
     if locked.owner_id is not None:
         raise TransitionRefused(
             _("%(person)s has already taken this case.") % {"person": locked.owner}
@@ -107,9 +116,26 @@ def case_take(*, case: Case, by: User) -> CaseEvent:
     return event
 
 
+def _lock_handling(case: Case) -> Case:
+    """The case that handles what the customer does through a link of ``case`` (itself, or the
+    case it was merged into), locked. Only that row is locked, never the merged one as well, so
+    this cannot deadlock with a merge; if the case it found was merged meanwhile, the customer
+    is asked to try again."""
+    merged_into = Case.objects.filter(pk=case.pk).values_list("merged_into_id", flat=True).get()
+    locked = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=merged_into or case.pk)
+    )
+    if locked.merged_into_id is not None:
+        raise CaseConflict()
+    return locked
+
+
 def _lock_for_customer(case: Case, step: str, refusal: str) -> Case:
-    locked = Case.objects.select_for_update(of=("self",)).select_related("customer").get(pk=case.pk)
-    if locked.step != step:
+    """The case that handles it, locked, if it waits at ``step`` for this customer's answer."""
+    locked = _lock_handling(case)
+    if locked.step != step or locked.customer_id != case.customer_id:
         raise TransitionRefused(refusal)
     return locked
 
@@ -124,20 +150,22 @@ def case_customer_message(
     body = _event_note(body, field="body")
     if not body and not files:
         raise InvalidInput(fields={"body": [_("Write something first.")]})
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = _lock_handling(case)
     if locked.step == Step.CLOSED:
         raise TransitionRefused(
             _("This complaint is closed. To complain again, please contact us.")
         )
-    checked = attachments.validate(files or [], already=locked.attachments.count())
+    # Another customer's words stay on their own case, out of the survivor customer's sight.
+    target = locked if locked.customer_id == case.customer_id else case
+    checked = attachments.validate(files or [], already=target.attachments.count())
     event = CaseEvent.objects.create(
-        case=locked,
+        case=target,
         kind=CaseEvent.Kind.CUSTOMER_MESSAGE,
         by_customer=True,
         note=body,
         customer_visible=True,
     )
-    _attach(locked, event, checked)
+    _attach(target, event, checked)
     signals.customer_replied.send(sender=Case, case=locked, event=event)
     return event
 
@@ -194,9 +222,13 @@ def case_customer_follow_up(
 @transaction.atomic
 def case_tracking_renew(*, case: Case, by: User) -> str:
     """Revoke every tracking link of the case and issue a new one (a link forwarded or sent to
-    the wrong address). Returns the new token, to be shown once."""
+    the wrong address). The links of the cases merged into it that belong to the same customer
+    stop too: they open this case. Returns the new token, to be shown once."""
     locked = _lock(case, by=by, expected_version=None)
-    locked.tracking_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    TrackingToken.objects.filter(
+        Q(case=locked) | Q(case__merged_into=locked, case__customer_id=locked.customer_id),
+        revoked_at__isnull=True,
+    ).update(revoked_at=timezone.now())
     token = tracking_token_issue(case=locked)
     CaseEvent.objects.create(case=locked, actor=by, kind=CaseEvent.Kind.LINK_RENEWED)
     return token

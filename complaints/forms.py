@@ -124,6 +124,28 @@ class AssignForm(forms.Form):
         return data
 
 
+class MergeForm(forms.Form):
+    """Merge this case into another (``merging.case_merge``): first shown both cases to confirm
+    (``confirm`` off), then confirmed with the versions that were shown."""
+
+    into = forms.CharField(
+        label=_("Merge into case"),
+        max_length=20,
+        help_text=_("The reference of the case received first, which carries on with both."),
+    )
+    note = forms.CharField(
+        label=_("Why they are the same complaint"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    into_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+    confirm = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+    def clean_into(self) -> str:
+        return self.cleaned_data["into"].strip().upper()
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 

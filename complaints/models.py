@@ -8,7 +8,8 @@ import uuid
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -287,6 +288,33 @@ class Case(models.Model):
     )
     due_at = models.DateTimeField(_("next deadline"), null=True, blank=True, editable=False)
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+    # Kept by the core (``complaints.repeats``), never by a form: the same customer's latest
+    # earlier case received within the 90 days before this one (cases merged into another left
+    # out). Null: not a repeat. No index of its own: reporting reads it through
+    # ``case_repeat_received``, and cases are never deleted.
+    repeat_of = models.ForeignKey(
+        "self",
+        verbose_name=_("repeat of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="repeats",
+        editable=False,
+        db_index=False,
+    )
+    # Set by ``complaints.merging.case_merge``: this case turned out to be the same complaint as
+    # ``merged_into``, which carries on with both (timelines, files, tracking links).
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="absorbed_cases",
+        editable=False,
+        db_index=False,
+    )
+    merged_at = models.DateTimeField(_("merged"), null=True, blank=True, editable=False)
     # Bumped by every change; a write naming an older version is refused (no lost updates).
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -317,6 +345,26 @@ class Case(models.Model):
             models.Index(
                 fields=["due_at"], condition=Q(due_at__isnull=False), name="case_due_open"
             ),
+            # Reporting's repeat complainants from the stored flag: the repeats of a period and
+            # their customers, counted once each from the index alone.
+            models.Index(
+                fields=["received_at", "customer"],
+                condition=Q(repeat_of__isnull=False),
+                name="case_repeat_received",
+            ),
+            # The survivor's timeline, files and list of the cases merged into it (few rows:
+            # only merged cases are indexed).
+            models.Index(
+                fields=["merged_into"],
+                condition=Q(merged_into__isnull=False),
+                name="case_merged_into",
+            ),
+            # Intake's hints (``complaints.repeats``): the other open complaints about the order
+            # or the product the agent is typing (the product compared case-insensitively).
+            models.Index(
+                fields=["order_number"], condition=~Q(step="closed"), name="case_open_order"
+            ),
+            models.Index(Upper("product"), condition=~Q(step="closed"), name="case_open_product"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(step__in=Step.values), name="case_step_known"),
@@ -333,6 +381,14 @@ class Case(models.Model):
                 | (Q(handling_rating__gte=1) & Q(handling_rating__lte=5)),
                 name="case_handling_rating_range",
             ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=F("pk")), name="case_not_merged_into_itself"
+            ),
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True, merged_at__isnull=True)
+                | Q(merged_into__isnull=False, merged_at__isnull=False),
+                name="case_merged_at_with_merged_into",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -340,7 +396,14 @@ class Case(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.step != Step.CLOSED
+        """Still being handled: not closed, and not merged into another case (which handles
+        it from then on)."""
+        return self.step != Step.CLOSED and self.merged_into_id is None
+
+    @property
+    def survivor(self) -> Case:
+        """The case that handles this complaint: the one it was merged into, or itself."""
+        return self.merged_into if self.merged_into_id else self
 
 
 def _attachments_storage():
@@ -446,6 +509,8 @@ class CaseEvent(AppendOnlyModel):
         REVIEW_OUTCOME = "review_outcome", _("External review outcome")
         LINK_RENEWED = "link_renewed", _("Tracking link renewed")
         CUSTOMER_MESSAGE = "customer_message", _("Message from the customer")
+        # Written on both cases by ``complaints.merging.case_merge``.
+        MERGED = "merged", _("Merged")
 
     # PROTECT: a case that has a history cannot be deleted, so neither can its events.
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")

@@ -1,4 +1,5 @@
-"""Reads: the case lists, the navigation counts, the timeline."""
+"""Reads: the case lists, the navigation counts, the timeline (with the cases merged into the
+case), its files."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .access import cases_visible_to
-from .models import Case, CaseEvent, Department, Remedy, Step, User
+from .models import Attachment, Case, CaseEvent, Customer, Department, Remedy, Step, User
 
 
 def overdue_q(now: datetime | None = None) -> Q:
@@ -23,16 +25,17 @@ def overdue_q(now: datetime | None = None) -> Q:
 def case_list(*, user: User, qs: QuerySet[Case] | None = None) -> QuerySet[Case]:
     """Cases for a list page with everything a row shows, in a fixed number of queries."""
     qs = cases_visible_to(user=user) if qs is None else qs
-    return qs.select_related("customer", "owner", "department").annotate(
-        is_overdue=ExpressionWrapper(overdue_q(), output_field=BooleanField())
-    )
+    return qs.select_related(
+        "customer", "owner", "department", "merged_into", "repeat_of"
+    ).annotate(is_overdue=ExpressionWrapper(overdue_q(), output_field=BooleanField()))
 
 
 def my_cases(*, user: User) -> QuerySet[Case]:
-    """What is on my desk: open cases I own or am responsible for."""
+    """What is on my desk: open cases I own or am responsible for (a case merged into another
+    is not: its survivor is)."""
     return (
         cases_visible_to(user=user)
-        .filter(Q(owner=user) | Q(responsible_person=user))
+        .filter(Q(owner=user) | Q(responsible_person=user), merged_into__isnull=True)
         .exclude(step=Step.CLOSED)
     )
 
@@ -49,8 +52,48 @@ def navigation_counts(*, user: User) -> dict[str, int]:
 
 
 def waiting_to_be_taken(*, user: User) -> QuerySet[Case]:
-    """Open cases without an owner: complaints customers sent themselves."""
-    return cases_visible_to(user=user).filter(owner__isnull=True).exclude(step=Step.CLOSED)
+    """Open cases without an owner: complaints customers sent themselves (not those merged
+    into another case since)."""
+    return (
+        cases_visible_to(user=user)
+        .filter(owner__isnull=True, merged_into__isnull=True)
+        .exclude(step=Step.CLOSED)
+    )
+
+
+def _family(case: Case) -> QuerySet[Case]:
+    """The ids of the case and of every case merged into it: the primary key and the partial
+    index ``case_merged_into``, so that what is read by them comes through its own index."""
+    return Case.objects.filter(Q(pk=case.pk) | Q(merged_into=case)).values("pk")
+
+
+def case_events(*, case: Case) -> QuerySet[CaseEvent]:
+    """The events of the case and of every case merged into it: the whole history of the
+    complaint the case handles (through ``event_case_at``)."""
+    return CaseEvent.objects.filter(case_id__in=_family(case))
+
+
+def case_attachments(*, case: Case) -> QuerySet[Attachment]:
+    """The files of the case and of every case merged into it."""
+    return Attachment.objects.filter(case_id__in=_family(case))
+
+
+def cases_merged_into(*, case: Case) -> list[Case]:
+    """The cases merged into this one, in the order they were received, with their customers:
+    one query."""
+    return list(
+        Case.objects.filter(merged_into=case).select_related("customer").order_by("received_at")
+    )
+
+
+def case_customers(*, case: Case, merged: list[Case] | None = None) -> list[Customer]:
+    """Everyone the case answers to: its customer, then the customers of the cases merged into
+    it (each once). From ``merged`` when the caller has them (no query)."""
+    merged = cases_merged_into(case=case) if merged is None else merged
+    customers = {case.customer_id: case.customer}
+    for other in merged:
+        customers.setdefault(other.customer_id, other.customer)
+    return list(customers.values())
 
 
 @dataclass(frozen=True)
@@ -66,6 +109,12 @@ class ChangeRow:
 EXTRA_CHANGE_LABELS: dict[str, tuple[Any, dict[str, Any]]] = {}
 
 _PEOPLE_FIELDS = {"owner", "responsible_person", "remedy_approved_by", "receiver"}
+# Changes that name another case by its pk (merging), shown by its reference.
+_CASE_REFERENCES: dict[str, Any] = {
+    "merged_into": gettext_lazy("merged into"),
+    "merged_from": gettext_lazy("took in"),
+    "repeat_of": gettext_lazy("repeat of"),
+}
 
 
 def _display(name: str, value: Any, people: dict, departments: dict) -> str:
@@ -87,46 +136,73 @@ def _display(name: str, value: Any, people: dict, departments: dict) -> str:
     return str(value)
 
 
+def _ids(events: list[CaseEvent], names: set[str] | dict) -> set[int]:
+    return {
+        value
+        for event in events
+        for name, pair in event.changes.items()
+        if name in names
+        for value in pair
+        if isinstance(value, int)
+    }
+
+
+def _change_rows(event: CaseEvent, people: dict, departments: dict, cases: dict) -> list:
+    """The event's changes as rows: the case's own fields first, then the other apps' keys."""
+    rows = []
+    for name, (old, new) in event.changes.items():
+        if name in _CASE_REFERENCES:
+            label = _CASE_REFERENCES[name]
+            old, new = cases.get(old, old or "—"), cases.get(new, new or "—")
+        elif name in _CASE_FIELD_NAMES:
+            label = Case._meta.get_field(name).verbose_name
+            old = _display(name, old, people, departments)
+            new = _display(name, new, people, departments)
+        else:
+            continue
+        rows.append(ChangeRow(field=name, label=str(label), old=str(old), new=str(new)))
+    for name, (old, new) in event.changes.items():
+        if name in EXTRA_CHANGE_LABELS and name not in _CASE_FIELD_NAMES:
+            label, values = EXTRA_CHANGE_LABELS[name]
+            rows.append(
+                ChangeRow(
+                    field=name,
+                    label=str(label),
+                    old=str(values.get(old, old or "—")),
+                    new=str(values.get(new, new or "—")),
+                )
+            )
+    return rows
+
+
 def case_timeline(*, case: Case) -> list[CaseEvent]:
-    """The case's events, oldest first, each with ``change_rows`` ready to show. Three queries
-    whatever the length: events, and the people and departments the changes name."""
+    """The case's events and those of the cases merged into it, oldest first, each with
+    ``change_rows`` ready to show and ``from_case`` (the merged case it came from, or None).
+    A fixed number of queries whatever the length: the events with their cases, their files,
+    and the people, departments and cases the changes name (each only when some are named)."""
     events = list(
-        case.events.select_related("actor").prefetch_related("attachments").order_by("at", "pk")
+        case_events(case=case)
+        .select_related("actor", "case")
+        .prefetch_related("attachments")
+        .order_by("at", "pk")
     )
-    person_ids, department_ids = set(), set()
-    for event in events:
-        for name, pair in event.changes.items():
-            ids = {v for v in pair if isinstance(v, int)}
-            if name in _PEOPLE_FIELDS:
-                person_ids |= ids
-            elif name == "department":
-                department_ids |= ids
+    person_ids = _ids(events, _PEOPLE_FIELDS)
+    department_ids = _ids(events, {"department"})
+    case_ids = _ids(events, _CASE_REFERENCES)
     people = {u.pk: u for u in User.objects.filter(pk__in=person_ids)} if person_ids else {}
     departments = (
         {d.pk: d for d in Department.objects.filter(pk__in=department_ids)}
         if department_ids
         else {}
     )
+    cases = (
+        dict(Case.objects.filter(pk__in=case_ids).values_list("pk", "reference"))
+        if case_ids
+        else {}
+    )
     for event in events:
-        event.change_rows = [
-            ChangeRow(
-                field=name,
-                label=str(Case._meta.get_field(name).verbose_name),
-                old=_display(name, old, people, departments),
-                new=_display(name, new, people, departments),
-            )
-            for name, (old, new) in event.changes.items()
-            if name in _CASE_FIELD_NAMES
-        ] + [
-            ChangeRow(
-                field=name,
-                label=str(EXTRA_CHANGE_LABELS[name][0]),
-                old=str(EXTRA_CHANGE_LABELS[name][1].get(old, old or "—")),
-                new=str(EXTRA_CHANGE_LABELS[name][1].get(new, new or "—")),
-            )
-            for name, (old, new) in event.changes.items()
-            if name in EXTRA_CHANGE_LABELS and name not in _CASE_FIELD_NAMES
-        ]
+        event.from_case = event.case if event.case_id != case.pk else None
+        event.change_rows = _change_rows(event, people, departments, cases)
     return events
 
 

@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import attachments, lifecycle, signals
+from . import attachments, lifecycle, repeats, signals
 from .access import case_can_work
 from .errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
 from .models import (
@@ -272,6 +272,9 @@ def _receive(
     missing = [str(r.message) for r in lifecycle.MOVES[(Step.RECEIVE, Step.LISTEN)].missing(case)]
     if missing:
         raise InvalidInput(*missing)
+    # The customer's row lock serialises their intakes (and merges), so that each sees the
+    # others' cases when it works out which are repeats.
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
     changes = {}
     if customer.type == Customer.Type.VIP and case.urgency != Urgency.RED:
         # DOMAIN.md: VIP customers raise urgency one grade; the timeline shows the raise.
@@ -280,6 +283,8 @@ def _receive(
         case.urgency = raised
     case.reference = _reference_next(received_at)
     case.save()
+    # This case's repeat flag, and that of the customer's later cases (a backdated complaint).
+    repeats.repeats_refresh(customer_ids=[customer.pk], since=received_at)
     token = tracking_token_issue(case=case)
     event = CaseEvent.objects.create(
         case=case,

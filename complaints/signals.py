@@ -16,7 +16,16 @@ commit or roll back with the change; a receiver that raises undoes the whole cha
 - ``case_step_changed_in_transaction(case, event, move)``: a move is written.
 - ``customer_replied(case, event)``: the customer's own message reached the case
   (``customer_actions``: a message, an answer, a rating); a stopped clock restarts, the
-  owner is told.
+  owner is told. ``case`` is the case that handles it: for a case merged into another, the
+  survivor (``event`` may then be on the merged case, when its customer is not the
+  survivor's).
+- ``case_merge_checked(survivor, absorbed, by)``: before ``absorbed`` is merged into
+  ``survivor`` (``merging.case_merge``), both rows locked. A receiver returns a list of
+  reasons to refuse the merge (empty: no objection).
+- ``case_merged_in_transaction(survivor, absorbed, event)``: the merge is written:
+  ``absorbed.merged_into`` is the survivor, both cases have their ``merged`` event (``event``
+  is the survivor's). What the absorbed case still had running (deadlines, reminders,
+  approvals) must stop here: it is no longer handled on its own.
 
 For the case page (``complaints.views.case_detail``):
 
@@ -46,6 +55,8 @@ transition_checked = Signal()
 case_received_in_transaction = Signal()
 case_step_changed_in_transaction = Signal()
 customer_replied = Signal()
+case_merge_checked = Signal()
+case_merged_in_transaction = Signal()
 
 case_page_sections = Signal()
 

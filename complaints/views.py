@@ -6,17 +6,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import customer_actions, lifecycle, selectors, services, signals
+from . import customer_actions, lifecycle, merging, repeats, selectors, services, signals
 from .access import case_can_work, case_get_for_user, user_can_view_cases
 from .errors import CaseConflict, CaseError, InvalidInput
 from .filters import CaseFilter
-from .forms import AssignForm, NoteForm, StepForm
+from .forms import AssignForm, MergeForm, NoteForm, StepForm
 from .models import Case, Step
 
 PAGE_SIZE = 25
@@ -68,13 +68,28 @@ def all_cases(request: HttpRequest) -> HttpResponse:
     return _case_list(request, scope="all")
 
 
+def _merge_suggestion(case: Case) -> str:
+    """The case to merge into, offered first: the one this case repeats, while it is open."""
+    earlier = case.repeat_of
+    return earlier.reference if earlier is not None and earlier.is_open else ""
+
+
 def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
     can_work = case_can_work(user=request.user, case=case)
     order = lifecycle.ORDER
     current = order.index(case.step)
     now = timezone.now()
+    merged = selectors.cases_merged_into(case=case)
     return {
         "case": case,
+        # Repeats and merging: the case this one repeats, the other open cases of its customer
+        # and about its order or product, the cases merged into it and their customers.
+        "related": repeats.case_related(user=request.user, case=case),
+        "merged_cases": merged,
+        "other_customers": selectors.case_customers(case=case, merged=merged)[1:],
+        "can_merge": can_work and case.is_open,
+        "merge_form": forms.get("merge_form")
+        or MergeForm(initial={"version": case.version, "into": _merge_suggestion(case)}),
         "now": now,
         "can_work": can_work,
         # A case no one owns yet (the public form, email in) is there to be taken.
@@ -113,11 +128,25 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
 @require_GET
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = case_get_for_user(user=request.user, reference=reference)
+    if case.merged_into_id is not None:
+        messages.info(
+            request,
+            _(
+                "%(reference)s was merged into %(survivor)s, which handles it now, with its "
+                "timeline, files and tracking links."
+            )
+            % {"reference": case.reference, "survivor": case.merged_into.reference},
+        )
+        return redirect("complaints:case_detail", reference=case.merged_into.reference)
     return render(request, "complaints/case_detail.html", _detail_context(request, case))
 
 
+def _refusal_status(exc: CaseError) -> int:
+    return 409 if isinstance(exc, CaseConflict) else 400 if isinstance(exc, InvalidInput) else 422
+
+
 def _refused(request, case, exc: CaseError, **forms) -> HttpResponse:
-    status = 409 if isinstance(exc, CaseConflict) else 400 if isinstance(exc, InvalidInput) else 422
+    status = _refusal_status(exc)
     for form in forms.values():
         for name, errors in exc.fields.items():
             if name in form.fields:
@@ -250,12 +279,62 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def case_merge(request: HttpRequest, reference: str) -> HttpResponse:
+    """Merge this case into another. Without ``confirm``: both cases side by side, with any
+    reason the merge would be refused (nothing is written); confirmed: the merge, then the
+    surviving case's page."""
+    case = case_get_for_user(user=request.user, reference=reference, write=True)
+    form = MergeForm(request.POST)
+    survivor = None
+    if form.is_valid():
+        try:
+            survivor = case_get_for_user(user=request.user, reference=form.cleaned_data["into"])
+        except Http404:
+            form.add_error("into", _("No case has this reference."))
+    if survivor is None:
+        context = _detail_context(request, case, merge_form=form)
+        return render(request, "complaints/case_detail.html", context, status=400)
+    data = form.cleaned_data
+    context = {"case": case, "survivor": survivor, "form": form}
+    if not data["confirm"]:
+        try:
+            reasons = merging.merge_refusals(survivor=survivor, absorbed=case, by=request.user)
+        except CaseError as exc:
+            reasons = exc.messages
+        context["reasons"] = reasons
+        return render(
+            request, "complaints/merge_confirm.html", context, status=422 if reasons else 200
+        )
+    try:
+        merging.case_merge(
+            survivor=survivor,
+            absorbed=case,
+            by=request.user,
+            note=data["note"],
+            expected_version=data["version"],
+            survivor_version=data["into_version"],
+        )
+    except CaseError as exc:
+        context["reasons"] = exc.messages
+        return render(
+            request, "complaints/merge_confirm.html", context, status=_refusal_status(exc)
+        )
+    messages.success(
+        request,
+        _("%(reference)s was merged into %(survivor)s.")
+        % {"reference": case.reference, "survivor": survivor.reference},
+    )
+    return redirect("complaints:case_detail", reference=survivor.reference)
+
+
+@login_required
 @require_GET
 def case_attachment(request: HttpRequest, reference: str, pk: int) -> FileResponse:
-    """A file on the case, for whoever may see the case; always a download, never shown inline
-    (with the content type its content was checked to be)."""
+    """A file on the case or on a case merged into it, for whoever may see the case; always a
+    download, never shown inline (with the content type its content was checked to be)."""
     case = case_get_for_user(user=request.user, reference=reference)
-    attachment = get_object_or_404(case.attachments, pk=pk)
+    attachment = get_object_or_404(selectors.case_attachments(case=case), pk=pk)
     return FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from complaints import selectors, signals
@@ -13,7 +14,7 @@ from complaints.services import case_record
 
 from . import deadlines
 from .approvals import authority_objections, withdraw_pending_approvals
-from .models import Escalation, Milestone, Notification, Pause
+from .models import Escalation, ExternalReview, Milestone, Notification, Pause
 from .notifications import notify
 from .selectors import case_escalation_panel
 from .services import case_escalate, case_resume
@@ -76,6 +77,33 @@ def _customer_replied(sender, case, event=None, **kwargs):
         case=case,
         recipients=tier_members(case=case, tier=Tier.HANDLER),
     )
+
+
+@receiver(signals.case_merge_checked, dispatch_uid="escalation.merge_checked")
+def _merge_checked(sender, survivor, absorbed, by, **kwargs):
+    # An external reviewer works from the case they were sent; it must not vanish under them.
+    if ExternalReview.objects.filter(case=absorbed, outcome_at__isnull=True).exists():
+        return [
+            gettext("%(reference)s is with an external reviewer: record the outcome first.")
+            % {"reference": absorbed.reference}
+        ]
+    return []
+
+
+@receiver(signals.case_merged_in_transaction, dispatch_uid="escalation.merged")
+def _merged(sender, survivor, absorbed, event, **kwargs):
+    """The absorbed case is handled by the survivor now, under the survivor's deadlines and
+    tier: its own clock stops for good (a stopped clock ends, its deadlines are superseded, so
+    the sweep never looks at them again), its escalations stop reminding, and a remedy waiting
+    for approval is withdrawn."""
+    now = event.at
+    Pause.objects.filter(case=absorbed, ended_at__isnull=True).update(
+        ended_at=now, ended_by=event.actor
+    )
+    deadlines.deadlines_supersede(case=absorbed, at=now)
+    deadlines.case_due_refresh(case=absorbed)
+    absorbed.escalations.filter(next_notify_at__isnull=False).update(next_notify_at=None)
+    withdraw_pending_approvals(case=absorbed)
 
 
 @receiver(signals.case_page_sections, dispatch_uid="escalation.case_panel")

@@ -42,13 +42,16 @@ def queue_tiers(user: User) -> list[int]:
 
 
 def escalation_queue(*, user: User, include_acknowledged: bool = False) -> QuerySet[Escalation]:
-    """Escalations to my tier(s) of open cases still at that tier, the latest deadline first
+    """Escalations to my tier(s) of open cases (not merged into another) still at that tier, the
+    latest deadline first
     by how late it is (reasons without a deadline after). A fixed number of queries."""
     tiers = queue_tiers(user)
     qs = (
         # "Still at that tier": a general manager (tiers 1-3) would otherwise see a case once
         # for every tier it passed through.
-        Escalation.objects.filter(to_tier__in=tiers, to_tier=F("case__tier"))
+        Escalation.objects.filter(
+            to_tier__in=tiers, to_tier=F("case__tier"), case__merged_into__isnull=True
+        )
         .exclude(case__step=Step.CLOSED)
         .filter(_scope(user, "case__"))
         .select_related(

@@ -1,6 +1,7 @@
 """The New complaint form: the customer and what happened, on one screen."""
 
 from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from complaints.forms import MultipleFileField
@@ -40,6 +41,20 @@ class IntakeForm(forms.ModelForm):
 
     field_order = ["phone", "email", "customer_name", "customer_type"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Typing an order number or a product asks for the other open complaints about it.
+        for name in ("order_number", "product"):
+            self.fields[name].widget.attrs.update(
+                {
+                    "hx-get": reverse("intake:related_cases"),
+                    "hx-trigger": "input changed delay:400ms",
+                    "hx-target": "#related-cases",
+                    "hx-include": "[name=phone],[name=email],[name=order_number],[name=product]",
+                    "autocomplete": "off",
+                }
+            )
+
     def clean(self):
         data = super().clean()
         if not data.get("phone") and not data.get("email"):
@@ -54,6 +69,11 @@ class IntakeForm(forms.ModelForm):
 class LookupForm(forms.Form):
     phone = forms.CharField(required=False, max_length=40)
     email = forms.CharField(required=False, max_length=254)
+
+
+class RelatedLookupForm(LookupForm):
+    order_number = forms.CharField(required=False, max_length=60)
+    product = forms.CharField(required=False, max_length=200)
 
 
 class CustomerMessageForm(forms.Form):

@@ -101,6 +101,7 @@ def _take_in(message, sender, body, files, refused, message_id) -> Case | None:
             case = _reply_to(subject=subject, email=sender.addr_spec)
             if case is not None:
                 customer_actions.case_customer_message(case=case, body=body, files=files)
+                case = case.survivor  # a case merged into another: the one handling it
             else:
                 customer = services.customer_get_or_create(
                     name=sender.display_name or sender.addr_spec.split("@")[0],
@@ -124,8 +125,9 @@ def _take_in(message, sender, body, files, refused, message_id) -> Case | None:
 
 
 def _reply_to(*, subject: str, email: str) -> Case | None:
-    """The open case a reply belongs to: its reference in the subject, and sent by its
-    customer (anyone else naming a reference starts a case of their own)."""
+    """The case a reply belongs to: its reference in the subject, sent by its customer (anyone
+    else naming a reference starts a case of their own), and still open — for a case merged
+    into another, the survivor still open (the message then goes to the survivor)."""
     match = REFERENCE.search(subject)
     if match is None:
         return None
@@ -133,8 +135,11 @@ def _reply_to(*, subject: str, email: str) -> Case | None:
         address = services.email_normalize(email)
     except CaseError:
         return None
-    return (
-        Case.objects.filter(reference=match.group(0), customer__email=address)
-        .exclude(step=Step.CLOSED)
+    case = (
+        Case.objects.select_related("customer", "merged_into")
+        .filter(reference=match.group(0), customer__email=address)
         .first()
     )
+    if case is None or case.survivor.step == Step.CLOSED:
+        return None
+    return case

@@ -5,7 +5,13 @@ A token is 256 bits from ``secrets`` (43 URL-safe characters); only its SHA-256 
 token is looked up by that digest alone. A malformed token is refused before any lookup;
 unknown, renewed (old) and expired tokens get the same answer as malformed ones. The first visit
 trades the token for a signed cookie scoped to ``/t/`` and redirects, so the token leaves the
-address bar (and the browser's history, and any Referer)."""
+address bar (and the browser's history, and any Referer).
+
+A link of a case merged into another opens the survivor, which handles the complaint now
+(``complaints.merging``): it lives as long as the survivor's links do. Its customer sees the
+survivor's progress; when the survivor is another customer's, nothing of theirs — not their
+complaint's words, messages, decision or plan — only the steps and what was said to and by
+the customer of the link."""
 
 from __future__ import annotations
 
@@ -15,12 +21,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from complaints.errors import CaseError
 from complaints.models import (
+    Attachment,
     Case,
     CaseEvent,
     Remedy,
@@ -30,6 +38,7 @@ from complaints.models import (
     tracking_digest,
 )
 from complaints.roles import Role
+from complaints.selectors import case_events
 from complaints.services import email_normalize, phone_normalize
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -49,14 +58,18 @@ def token_from_path(path: str) -> str:
 
 
 def _expired(case: Case, now: datetime) -> bool:
-    if case.closed_at is None:
+    """A link expires some days after the complaint is closed: the survivor's closing, for a
+    case merged into another."""
+    closed_at = case.survivor.closed_at
+    if closed_at is None:
         return False
-    return now > case.closed_at + timedelta(days=settings.TRACKING_LINK_DAYS_AFTER_CLOSE)
+    return now > closed_at + timedelta(days=settings.TRACKING_LINK_DAYS_AFTER_CLOSE)
 
 
 def _by_digest(digest: str, now: datetime | None = None) -> Case | None:
+    """The case of the link (not the survivor: the link's customer is that case's)."""
     link = (
-        TrackingToken.objects.select_related("case__customer")
+        TrackingToken.objects.select_related("case__customer", "case__merged_into__customer")
         .filter(digest=digest, revoked_at__isnull=True)
         .first()
     )
@@ -90,13 +103,13 @@ def case_for_cookie(value: str | None) -> Case | None:
     return _by_digest(digest) if isinstance(digest, str) else None
 
 
-def attachment_for_customer(*, case: Case, pk: int):
-    """A file the customer may download: on their case, and sent with something they see."""
-    return (
-        case.attachments.filter(pk=pk, event__customer_visible=True).first()
-        if isinstance(pk, int)
-        else None
-    )
+def attachment_for_customer(*, case: Case, pk: int) -> Attachment | None:
+    """A file the customer of the link's case may download: sent with something they see."""
+    if not isinstance(pk, int):
+        return None
+    return Attachment.objects.filter(
+        pk=pk, event__in=_visible_events(shown=case.survivor, viewer=case)
+    ).first()
 
 
 def case_for_lost_link(*, reference: str, contact: str) -> Case | None:
@@ -110,7 +123,11 @@ def case_for_lost_link(*, reference: str, contact: str) -> Case | None:
             match = {"customer__phone": phone_normalize(contact)}
     except CaseError:
         return None
-    case = Case.objects.select_related("customer").filter(reference=reference, **match).first()
+    case = (
+        Case.objects.select_related("customer", "merged_into")
+        .filter(reference=reference, **match)
+        .first()
+    )
     if case is None or _expired(case, timezone.now()):
         return None
     return case
@@ -193,21 +210,47 @@ def _event_text(event: CaseEvent) -> str:
         return str(_("We are waiting for information before we go on."))
     if event.kind == CaseEvent.Kind.RESUMED:
         return str(_("We are going on with your complaint."))
+    if event.kind == CaseEvent.Kind.MERGED and "merged_into" in event.changes:
+        return str(
+            _(
+                "Your complaint %(reference)s is about the same matter as another one: we "
+                "handle them together, and you follow them here."
+            )
+            % {"reference": event.case.reference}
+        )
+    if event.kind == CaseEvent.Kind.MERGED:
+        return str(_("Another complaint about the same matter was joined with yours."))
     return ""
 
 
 _MESSAGES = {CaseEvent.Kind.MESSAGE, CaseEvent.Kind.CUSTOMER_MESSAGE}
+# What the customer of a merged case sees of a survivor that is another customer's: its progress.
+_PROGRESS = [CaseEvent.Kind.STEP, CaseEvent.Kind.PAUSED, CaseEvent.Kind.RESUMED]
+
+
+def _visible_events(*, shown: Case, viewer: Case) -> QuerySet[CaseEvent]:
+    """What the customer of ``viewer`` (the link's case) sees of ``shown`` (the case handling
+    it): the customer-visible events of the complaint's cases that are theirs, and, if
+    ``shown`` is another customer's, its progress."""
+    theirs = Q(case__customer_id=viewer.customer_id)
+    if shown.customer_id != viewer.customer_id:
+        theirs |= Q(case_id=shown.pk, kind__in=_PROGRESS)
+    return case_events(case=shown).filter(theirs, customer_visible=True)
 
 
 def tracking_view(*, case: Case) -> dict:
-    """Everything the tracking page shows, in a fixed number of queries: never an internal note,
-    never staff details beyond a first name and role, never another case."""
+    """Everything the tracking page of a link of ``case`` shows, in a fixed number of queries:
+    never an internal note, never staff details beyond a first name and role, never another
+    customer's case. ``case`` is the progress shown (the survivor, for a merged case),
+    ``complaint`` the customer's own complaint (its reference and words)."""
+    viewer, case = case, case.survivor
+    own = case.customer_id == viewer.customer_id
     order = list(Step.values)
     current = order.index(case.step)
     now = timezone.now()
     events = (
-        case.events.filter(customer_visible=True)
-        .select_related("actor")
+        _visible_events(shown=case, viewer=viewer)
+        .select_related("actor", "case")
         .prefetch_related("actor__groups", "attachments")
         .order_by("at", "pk")
     )
@@ -223,9 +266,10 @@ def tracking_view(*, case: Case) -> dict:
         if _event_text(event)
     ]
     label, meaning = CUSTOMER_STEPS[case.step]
-    decided = current > order.index(Step.DECIDE) and case.remedy_types
+    decided = own and current > order.index(Step.DECIDE) and case.remedy_types
     return {
         "case": case,
+        "complaint": case if own else viewer,
         "steps": [
             TrackingStep(
                 code=code,
@@ -242,7 +286,9 @@ def tracking_view(*, case: Case) -> dict:
         if decided
         else [],
         # The decision as it was explained, once the case has reached Confirm.
-        "plan": case.remedy_plan if current >= order.index(Step.CONFIRM) else "",
+        "plan": case.remedy_plan if own and current >= order.index(Step.CONFIRM) else "",
         "timeline": timeline,
         "can_write": case.is_open,
+        # The answers at Confirm and Follow up are the case's own customer's.
+        "can_answer": own,
     }

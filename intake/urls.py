@@ -7,6 +7,7 @@ app_name = "intake"
 urlpatterns = [
     path("new/", views.new_case, name="new_case"),
     path("customer-lookup/", views.customer_lookup, name="customer_lookup"),
+    path("related-cases/", views.related_cases, name="related_cases"),
     path("cases/<str:reference>/tracking-link/", views.tracking_renew, name="tracking_renew"),
 ]
 

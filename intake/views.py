@@ -15,7 +15,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from complaints import customer_actions, services
+from complaints import customer_actions, repeats, services
 from complaints.access import case_get_for_user
 from complaints.errors import CaseError
 from complaints.models import Case, Category
@@ -30,6 +30,7 @@ from .forms import (
     LookupForm,
     LostLinkForm,
     PublicComplaintForm,
+    RelatedLookupForm,
 )
 from .links import tracking_url
 
@@ -89,32 +90,65 @@ def _context(form: IntakeForm, **extra) -> dict:
     return {"form": form, "case_fields": [form[name] for name in case_fields], **extra}
 
 
+def _customer_typed(lookup: LookupForm):
+    """The existing customer with the phone or email typed so far, if any."""
+    if not lookup.is_valid():
+        return None
+    try:
+        return services.customer_find(
+            phone=lookup.cleaned_data["phone"], email=lookup.cleaned_data["email"]
+        )
+    except CaseError:
+        return None  # still typing: not a phone number or email yet
+
+
 @login_required
 @permission_required("complaints.view_customer", raise_exception=True)
 @require_GET
 def customer_lookup(request: HttpRequest) -> HttpResponse:
     """htmx: the customer fields of the intake form, filled in from the existing customer with
-    the phone or email typed so far (with their latest cases), else as the agent typed them."""
-    lookup = LookupForm(request.GET)
-    customer = None
-    if lookup.is_valid():
-        try:
-            customer = services.customer_find(
-                phone=lookup.cleaned_data["phone"], email=lookup.cleaned_data["email"]
-            )
-        except CaseError:
-            customer = None  # still typing: not a phone number or email yet
+    the phone or email typed so far, with their open cases and those of the last 90 days (a
+    repeat complaint: the agent opens them before logging a new one); else as typed."""
+    customer = _customer_typed(LookupForm(request.GET))
     initial = {
         "customer_name": request.GET.get("customer_name", ""),
         "customer_type": request.GET.get("customer_type", ""),
     }
     if customer:
         initial = {"customer_name": customer.name, "customer_type": customer.type}
-    recent = customer.cases.order_by("-received_at")[:5] if customer else []
+    recent = (
+        repeats.customer_cases_for_intake(user=request.user, customer=customer) if customer else []
+    )
     return render(
         request,
         "intake/partials/customer_fields.html",
-        {"form": IntakeForm(initial=initial), "customer": customer, "recent": recent},
+        {
+            "form": IntakeForm(initial=initial),
+            "customer": customer,
+            "recent": recent,
+            "window_days": repeats.REPEAT_WINDOW.days,
+        },
+    )
+
+
+@login_required
+@permission_required("complaints.view_customer", raise_exception=True)
+@require_GET
+def related_cases(request: HttpRequest) -> HttpResponse:
+    """htmx: the other open complaints about the order number (exactly) or the product
+    (whatever the case of its letters) typed so far; this customer's are marked."""
+    lookup = RelatedLookupForm(request.GET)
+    rows = []
+    if lookup.is_valid():
+        rows = repeats.open_cases_related(
+            user=request.user,
+            order_number=lookup.cleaned_data["order_number"],
+            product=lookup.cleaned_data["product"],
+        )
+    return render(
+        request,
+        "intake/partials/related_cases.html",
+        {"related": rows, "customer": _customer_typed(lookup)},
     )
 
 
@@ -336,7 +370,8 @@ def tracking_download(request: HttpRequest) -> HttpResponse:
         return _not_found(request)
     context = {**tracking.tracking_view(case=case), "generated_at": timezone.now()}
     response = render(request, "intake/tracking_download.html", context)
-    response["Content-Disposition"] = f'attachment; filename="complaint-{case.reference}.html"'
+    reference = context["complaint"].reference
+    response["Content-Disposition"] = f'attachment; filename="complaint-{reference}.html"'
     return _customer_page(response)
 
 

@@ -33,10 +33,12 @@ def report_filter_limited(report_filter, *, user: User):
 
 def cases_reported_to(*, user: User) -> QuerySet[Case]:
     """The cases whose figures the user may read: a department head those their department
-    answers for (responsible, or received there before analysis named one); the others all."""
+    answers for (responsible, or received there before analysis named one); the others all.
+    A case merged into another is no complaint of its own (``complaints.merging``): the
+    survivor counts for both."""
     if not user_can_read_reports(user):
         raise PermissionDenied
-    cases = cases_visible_to(user=user)
+    cases = cases_visible_to(user=user).filter(merged_into__isnull=True)
     if user_tier(user) == Tier.DEPARTMENT_HEAD:
         if not user.department_id:
             # The head of no department answers for no case (as ``escalation.tiers`` has it):

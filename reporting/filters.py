@@ -29,8 +29,6 @@ from complaints.models import (
 )
 from escalation.models import Approval, Deadline, Escalation, ExternalReview, Milestone
 
-# DOMAIN.md: a repeat complainant is the same customer again within this many days.
-REPEAT_WINDOW = timedelta(days=90)
 # The dashboard's period when none is chosen.
 DEFAULT_DAYS = 90
 
@@ -99,13 +97,9 @@ def remedy_q(code: str) -> Q:
 
 
 def repeat_q() -> Q:
-    """The case's customer had another case received in the REPEAT_WINDOW before it."""
-    earlier = Case.objects.filter(
-        customer_id=OuterRef("customer_id"),
-        received_at__lt=OuterRef("received_at"),
-        received_at__gte=OuterRef("received_at") - REPEAT_WINDOW,
-    )
-    return Q(Exists(earlier))
+    """A repeat complaint: the case's customer had another case received in the 90 days
+    before it (``Case.repeat_of``, kept by the core: ``complaints.repeats``)."""
+    return Q(repeat_of__isnull=False)
 
 
 DEADLINE_STATES = {

@@ -220,8 +220,9 @@ def _runs(days: list[date]) -> Iterable[tuple[date, date]]:
 
 
 def _received_on(days: list[date], prefix: str = "") -> Q:
-    """The cases received on ``days``: one range of received_at per run of days (the
-    ``case_received`` index)."""
+    """The cases received on ``days``, but those merged into another (no complaint of their
+    own, as ``reporting.access.cases_reported_to`` has it): one range of received_at per run
+    of days (the ``case_received`` index)."""
     q = Q()
     for first, last in _runs(days):
         q |= Q(
@@ -230,7 +231,7 @@ def _received_on(days: list[date], prefix: str = "") -> Q:
                 f"{prefix}received_at__lt": _day_bounds(last)[1],
             }
         )
-    return q
+    return q & Q(**{f"{prefix}merged_into__isnull": True})
 
 
 # A stay's bucket: 16 to a doubling of its length in seconds (a stay under a second is in the

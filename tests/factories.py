@@ -66,8 +66,8 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
 
 
-def receive_case(*, by: User, customer: Customer | None = None, **overrides) -> Case:
-    """A case logged through the real intake service."""
+def receive(*, by: User, customer: Customer | None = None, **overrides) -> services.Received:
+    """A case logged through the real intake service, with its one-time tracking token."""
     data = {
         "channel": "phone",
         "category": "product_quality",
@@ -78,7 +78,12 @@ def receive_case(*, by: User, customer: Customer | None = None, **overrides) -> 
         "desired_outcome": "A repair.",
         **overrides,
     }
-    return services.case_receive(by=by, customer=customer or CustomerFactory(), **data).case
+    return services.case_receive(by=by, customer=customer or CustomerFactory(), **data)
+
+
+def receive_case(*, by: User, customer: Customer | None = None, **overrides) -> Case:
+    """A case logged through the real intake service."""
+    return receive(by=by, customer=customer, **overrides).case
 
 
 def step_data(step: str, *, department: Department, person: User, valid: bool = True) -> dict:

@@ -26,6 +26,7 @@ class Event(models.TextChoices):
     CASE_STEP_CHANGED = "case.step_changed", _("A case moved to another step")
     CASE_ESCALATED = "case.escalated", _("A case was escalated")
     CASE_CLOSED = "case.closed", _("A case was closed")
+    CASE_MERGED = "case.merged", _("A case was merged into another")
 
 
 # The admin's test delivery ("send a test ping"): sent whatever the subscription's events.

@@ -10,7 +10,8 @@ codes, never translated labels), never the customer's contact details or trackin
     {"id": "<event uuid>", "type": "case.step_changed", "created": "2026-03-02T09:00:00Z",
      "data": {"case": {"reference": "C202603-00001", "step": "analyse",
                        "from_step": "listen", ...},
-              "escalation": {...}}}           # case.escalated only
+              "escalation": {...},            # case.escalated only
+              "absorbed": {"reference": ...}}}  # case.merged only: the case merged into "case"
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def case_events_publish(
     events: Sequence[str],
     from_step: str | None = None,
     escalation: Escalation | None = None,
+    absorbed: Case | None = None,
 ) -> list[Delivery]:
     """Write a pending delivery of each event for every active subscription that lists it,
     and queue their sending for after the commit. Call inside the transaction of the change:
@@ -105,6 +107,8 @@ def case_events_publish(
         data = {"case": case_data(case=case, from_step=from_step)}
         if event == Event.CASE_ESCALATED and escalation is not None:
             data["escalation"] = escalation_data(escalation)
+        if event == Event.CASE_MERGED and absorbed is not None:
+            data["absorbed"] = case_data(case=absorbed)
         # One id per event, shared by its subscriptions (as Heed-Delivery) and kept on retries.
         event_id = uuid.uuid4()
         body = payload(event_id=event_id, event=event, created=created, data=data)

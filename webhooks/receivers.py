@@ -29,6 +29,12 @@ def _case_step_changed(sender, case, event, move, **kwargs):
     case_events_publish(case=case, events=events, from_step=event.from_step)
 
 
+@receiver(signals.case_merged_in_transaction, dispatch_uid="webhooks.case_merged")
+def _case_merged(sender, survivor, absorbed, event, **kwargs):
+    # Connected after escalation's receiver: the absorbed case's due_at is already cleared.
+    case_events_publish(case=survivor, events=[Event.CASE_MERGED], absorbed=absorbed)
+
+
 @receiver(escalation_signals.case_escalated_in_transaction, dispatch_uid="webhooks.case_escalated")
 def _case_escalated(sender, case, escalation, **kwargs):
     case_events_publish(case=case, events=[Event.CASE_ESCALATED], escalation=escalation)

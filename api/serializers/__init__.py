@@ -13,8 +13,10 @@ from .cases import (
     CustomerInputSerializer,
     CustomerSerializer,
     EventSerializer,
+    MergeInputSerializer,
     MessageInputSerializer,
     MoveSerializer,
+    RelatedCaseSerializer,
     TransitionSerializer,
 )
 from .common import (
@@ -77,6 +79,7 @@ __all__ = [
     "EventSerializer",
     "ExternalReviewSerializer",
     "FilledTemplateSerializer",
+    "MergeInputSerializer",
     "MessageInputSerializer",
     "MoveSerializer",
     "NoteInputSerializer",
@@ -87,6 +90,7 @@ __all__ = [
     "ReassignInputSerializer",
     "ReassignedSerializer",
     "ReferralInputSerializer",
+    "RelatedCaseSerializer",
     "SearchQuerySerializer",
     "StrictSerializerMixin",
     "SuggestionSerializer",

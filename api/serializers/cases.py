@@ -53,6 +53,19 @@ class CaseSummarySerializer(BlankKeptMixin, serializers.ModelSerializer):
     department = DepartmentSerializer(read_only=True, allow_null=True)
     overdue = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+    repeat_of = serializers.SlugRelatedField(
+        slug_field="reference",
+        read_only=True,
+        allow_null=True,
+        help_text="A repeat complaint: the same customer's latest earlier case received within "
+        "the 90 days before this one (cases merged into another left out); null if none.",
+    )
+    merged_into = serializers.SlugRelatedField(
+        slug_field="reference",
+        read_only=True,
+        allow_null=True,
+        help_text="The case this one was merged into, which handles it now; null if none.",
+    )
 
     class Meta:
         model = Case
@@ -72,6 +85,8 @@ class CaseSummarySerializer(BlankKeptMixin, serializers.ModelSerializer):
             "due_at",
             "overdue",
             "closed_at",
+            "repeat_of",
+            "merged_into",
             "version",
         ]
         read_only_fields = fields
@@ -112,6 +127,10 @@ class CaseSerializer(CaseSummarySerializer):
         help_text="The fields PATCH accepts at the case's current step."
     )
     moves = serializers.SerializerMethodField(help_text="The transitions open from this step.")
+    merged_cases = serializers.SerializerMethodField(
+        help_text="The references of the cases merged into this one (their events, messages and "
+        "files are this case's now)."
+    )
 
     class Meta(CaseSummarySerializer.Meta):
         fields = [
@@ -145,8 +164,14 @@ class CaseSerializer(CaseSummarySerializer):
             "updated_at",
             "editable_fields",
             "moves",
+            "merged_cases",
         ]
         read_only_fields = fields
+
+    def get_merged_cases(self, obj: Case) -> list[str]:
+        return list(
+            obj.absorbed_cases.order_by("received_at", "pk").values_list("reference", flat=True)
+        )
 
     def get_editable_fields(self, obj: Case) -> list[str]:
         return list(lifecycle.STEP_FIELDS[obj.step])
@@ -200,17 +225,46 @@ class CaseCreateSerializer(StrictSerializerMixin, serializers.Serializer):
         return value
 
 
+class RelatedCaseSerializer(serializers.Serializer):
+    """An open case related to another: the same customer's, or about the same order or
+    product (``complaints.repeats``)."""
+
+    reference = serializers.CharField(source="case.reference")
+    url = serializers.SerializerMethodField()
+    step = serializers.ChoiceField(source="case.step", choices=Step.choices)
+    category = serializers.ChoiceField(source="case.category", choices=Category.choices)
+    received_at = serializers.DateTimeField(source="case.received_at")
+    same_customer = serializers.BooleanField()
+    same_order = serializers.BooleanField()
+    same_product = serializers.BooleanField()
+
+    def get_url(self, obj) -> str:
+        return reverse(
+            "api:case-detail",
+            kwargs={"reference": obj.case.reference},
+            request=self.context["request"],
+        )
+
+
 class CaseCreatedSerializer(CaseSerializer):
     tracking_url = serializers.SerializerMethodField(
         help_text="The customer's tracking link. Returned once, here only: send it to them."
     )
+    related_open_cases = serializers.SerializerMethodField(
+        help_text="What the agent is told at intake: the customer's other open cases and other "
+        "open complaints about the same order number or product (at most ten)."
+    )
 
     class Meta(CaseSerializer.Meta):
-        fields = [*CaseSerializer.Meta.fields, "tracking_url"]
+        fields = [*CaseSerializer.Meta.fields, "tracking_url", "related_open_cases"]
         read_only_fields = fields
 
     def get_tracking_url(self, obj: Case) -> str:
         return self.context["tracking_url"]
+
+    @extend_schema_field(RelatedCaseSerializer(many=True))
+    def get_related_open_cases(self, obj: Case) -> list[dict]:
+        return RelatedCaseSerializer(self.context["related"], many=True, context=self.context).data
 
 
 # An id is a whole number: without this, 6.5 or true would be read as int(6.5), int(true) and
@@ -281,6 +335,11 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 
 class EventSerializer(BlankKeptMixin, serializers.ModelSerializer):
+    case = serializers.SlugRelatedField(
+        slug_field="reference",
+        read_only=True,
+        help_text="The case the event was written on: this one, or a case merged into it.",
+    )
     actor = PersonSerializer(read_only=True, allow_null=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
     changes = serializers.DictField(
@@ -292,6 +351,7 @@ class EventSerializer(BlankKeptMixin, serializers.ModelSerializer):
         model = CaseEvent
         fields = [
             "id",
+            "case",
             "at",
             "kind",
             "actor",
@@ -322,6 +382,24 @@ class MessageInputSerializer(StrictSerializerMixin, serializers.Serializer):
         default="",
         help_text="Where the text came from, e.g. a knowledge-base reply template's `source` "
         "(GET /cases/{reference}/articles/{id}/template/); its timeline entry names it.",
+    )
+
+
+class MergeInputSerializer(StrictSerializerMixin, serializers.Serializer):
+    into = serializers.CharField(
+        max_length=20,
+        help_text="The reference of the case that carries on: the one received first.",
+    )
+    note = serializers.CharField(max_length=2000, help_text="Why they are the same complaint.")
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="This case's version as you read it (or send it as If-Match).",
+    )
+    into_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The other case's version as you read it: refused with 409 if it changed.",
     )
 
 

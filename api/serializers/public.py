@@ -52,7 +52,11 @@ class TrackingEventSerializer(serializers.Serializer):
 class TrackingSerializer(serializers.Serializer):
     """Exactly what the tracking page shows (``intake.tracking.tracking_view``)."""
 
-    reference = serializers.CharField(source="case.reference")
+    reference = serializers.CharField(
+        source="complaint.reference",
+        help_text="The customer's complaint. A link of a case merged into another shows the "
+        "case that handles it now: its reference when it is the same customer's.",
+    )
     step = serializers.ChoiceField(source="case.step", choices=Step.choices)
     step_label = serializers.CharField()
     step_meaning = serializers.CharField()
@@ -64,6 +68,10 @@ class TrackingSerializer(serializers.Serializer):
     plan = serializers.CharField(allow_blank=True)
     timeline = TrackingEventSerializer(many=True)
     can_write = serializers.BooleanField()
+    can_answer = serializers.BooleanField(
+        help_text="Whether this customer answers at Confirm and rates at Follow up (not the "
+        "customer of a case merged into another customer's)."
+    )
 
 
 class TrackingLinkSerializer(serializers.Serializer):

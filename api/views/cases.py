@@ -5,7 +5,7 @@ use, with the same access check (``complaints.access.case_get_for_user``)."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from complaints import customer_actions, selectors, services
+from complaints import customer_actions, merging, repeats, selectors, services
 from complaints.access import case_get_for_user
 from complaints.errors import InvalidInput
 from complaints.models import Case, CaseEvent
@@ -32,6 +32,7 @@ from ..serializers import (
     CaseSerializer,
     CaseSummarySerializer,
     EventSerializer,
+    MergeInputSerializer,
     MessageInputSerializer,
     TrackingLinkSerializer,
     TransitionSerializer,
@@ -132,7 +133,11 @@ class CaseViewSet(CaseEscalationActions, CaseActions, viewsets.GenericViewSet):
                 fields = {f"customer.{name}": errors for name, errors in exc.fields.items()}
                 raise InvalidInput(*exc.messages, fields=fields) from None
             received = services.case_receive(by=request.user, customer=customer, **data)
-        context = {"request": request, "tracking_url": tracking_url(received.tracking_token)}
+        context = {
+            "request": request,
+            "tracking_url": tracking_url(received.tracking_token),
+            "related": repeats.case_related(user=request.user, case=received.case),
+        }
         data = CaseCreatedSerializer(received.case, context=context).data
         return Response(
             data,
@@ -195,17 +200,18 @@ class CaseViewSet(CaseEscalationActions, CaseActions, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="The case's timeline",
+        description="With the events of the cases merged into it (`case` says which).",
         responses=EventSerializer(many=True),
         filters=False,
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def events(self, request, reference: str):
         case = self._case()
-        return self._events(request, case, case.events.all())
+        return self._events(request, case, selectors.case_events(case=case))
 
     def _events(self, request, case: Case, qs):
         page = self.paginate_queryset(
-            qs.select_related("actor").prefetch_related("attachments").order_by("at", "pk")
+            qs.select_related("actor", "case").prefetch_related("attachments").order_by("at", "pk")
         )
         context = {"request": request, "reference": case.reference}
         return self.get_paginated_response(EventSerializer(page, many=True, context=context).data)
@@ -234,7 +240,8 @@ class CaseViewSet(CaseEscalationActions, CaseActions, viewsets.GenericViewSet):
     def messages(self, request, reference: str):
         if request.method == "GET":
             case = self._case()
-            return self._events(request, case, case.events.filter(kind__in=_MESSAGE_KINDS))
+            messages = selectors.case_events(case=case).filter(kind__in=_MESSAGE_KINDS)
+            return self._events(request, case, messages)
         case = self._case(write=True)
         serializer = MessageInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -271,6 +278,38 @@ class CaseViewSet(CaseEscalationActions, CaseActions, viewsets.GenericViewSet):
         )
         return _case_response(request, case)
 
+    @extend_schema(
+        summary="Merge the case into another: the same complaint",
+        description="The case named by `into` (received first) carries on with both: their "
+        "timelines, messages, files and both customers' tracking links; this case stops "
+        "(it leaves the open lists, its deadlines stop). You must be able to work both; "
+        "refused with 409 and the reasons for a case already merged, a closed case, or a "
+        "later case as `into`. Answers with the case that carries on.",
+        request=MergeInputSerializer,
+        responses={200: CaseSerializer},
+        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    @idempotent
+    def merge(self, request, reference: str):
+        case = self._case(write=True)
+        serializer = MergeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            survivor = case_get_for_user(user=request.user, reference=data["into"].strip().upper())
+        except Http404:
+            raise InvalidInput(fields={"into": [_("No case has this reference.")]}) from None
+        merging.case_merge(
+            survivor=survivor,
+            absorbed=case,
+            by=request.user,
+            note=data["note"],
+            expected_version=_expected_version(request, data),
+            survivor_version=data.get("into_version"),
+        )
+        return _case_response(request, survivor)
+
     @extend_schema(summary="Take a case no one owns yet", request=None)
     @action(detail=True, methods=["post"])
     def take(self, request, reference: str):
@@ -298,7 +337,7 @@ class CaseViewSet(CaseEscalationActions, CaseActions, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<pk>[0-9]{1,18})")
     def attachment(self, request, reference: str, pk: str):
         case = self._case()
-        attachment = get_object_or_404(case.attachments, pk=int(pk))
+        attachment = get_object_or_404(selectors.case_attachments(case=case), pk=int(pk))
         return FileResponse(
             attachment.file.open("rb"),
             as_attachment=True,

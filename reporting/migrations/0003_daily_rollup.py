@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('complaints', '0010_case_updated_index'),
+        ('complaints', '0011_reporting_indexes'),
         ('reporting', '0002_early_warning_schedule'),
     ]
 

@@ -68,6 +68,7 @@ def as_the_page_shows_it(case) -> dict:
             for e in view["timeline"]
         ],
         "can_write": view["can_write"],
+        "can_answer": view["can_answer"],
     }
 
 

@@ -420,3 +420,26 @@ def test_the_admin_shows_the_rollups_state_and_changes_nothing(built, admin_clie
     assert response.status_code == 200
     assert "Asia/Shanghai" in response.content.decode()
     assert admin_client.get("/admin/reporting/rollupstate/add/").status_code == 403
+
+
+def test_a_merged_case_leaves_the_figures_the_survivor_counts_for_both(
+    built, world, agent, quality_manager, time_machine
+):
+    # followup turns out to be the same complaint as approval (same customer? no matter: the
+    # agent may work both): merged into the earlier one, it stops counting on its own.
+    from complaints.merging import case_merge
+
+    later = NOW + timedelta(hours=1)
+    time_machine.move_to(later, tick=False)
+    rollup_catch_up()
+    before = outcome(quality_manager, "total")
+    case_merge(
+        survivor=Case.objects.get(pk=world.approval.pk),
+        absorbed=Case.objects.get(pk=world.followup.pk),
+        by=agent,
+        note="The same heater, reported twice.",
+    )
+    rollup_catch_up()
+
+    assert outcome(quality_manager, "total") == before - 1
+    assert_same_figures(scope(quality_manager, **MARCH))
