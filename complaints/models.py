@@ -345,11 +345,13 @@ class Case(models.Model):
             models.Index(
                 fields=["due_at"], condition=Q(due_at__isnull=False), name="case_due_open"
             ),
-            # Reporting's repeat complainants from the stored flag: the repeats of a period and
-            # their customers, counted once each from the index alone.
+            # Reporting's repeat complainants from the stored flag: the repeats of a period (of
+            # a department) and their customers, counted once each from the index alone
+            # (merged cases, never repeats, are left out of the reports: the condition says so
+            # to the planner).
             models.Index(
-                fields=["received_at", "customer"],
-                condition=Q(repeat_of__isnull=False),
+                fields=["received_at", "department", "customer"],
+                condition=Q(repeat_of__isnull=False, merged_into__isnull=True),
                 name="case_repeat_received",
             ),
             # The survivor's timeline, files and list of the cases merged into it (few rows:

@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
         migrations.RunPython(repeats_fill, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('repeat_of__isnull', False)), fields=['received_at', 'customer'], name='case_repeat_received'),
+            index=models.Index(condition=models.Q(('merged_into__isnull', True), ('repeat_of__isnull', False)), fields=['received_at', 'department', 'customer'], name='case_repeat_received'),
         ),
         migrations.AddIndex(
             model_name='case',
