@@ -180,6 +180,19 @@ def _reminder_moot(escalation: ActionEscalation) -> bool:
     return action.status not in WORKING_STATUSES or action.tier > escalation.to_tier
 
 
+def reminders_rearm(action: Action, *, now: datetime) -> int:
+    """An action back at work (done → in progress) is overdue again for the tier it is at: its
+    escalations there that nobody acknowledged, whose reminders stopped while it was done
+    (``_reminder_moot``), remind at the next sweep. Called by the move's service, in its
+    transaction. The ones still scheduled keep their time."""
+    return ActionEscalation.objects.filter(
+        action=action,
+        to_tier=action.tier,
+        acknowledged_at__isnull=True,
+        next_notify_at__isnull=True,
+    ).update(next_notify_at=now)
+
+
 def _remind(escalation: ActionEscalation, now: datetime) -> Planned | None:
     action = escalation.action
     if _reminder_moot(escalation):

@@ -29,6 +29,7 @@ from .access import (
 from .evidence import MAX_WINDOW_DAYS, recurrence_count
 from .models import (
     OPEN_STATUSES,
+    WORKING_STATUSES,
     Action,
     ActionCase,
     ActionEscalation,
@@ -37,7 +38,7 @@ from .models import (
     Status,
     Verification,
 )
-from .overdue import next_check, schedule
+from .overdue import next_check, reminders_rearm, schedule
 
 # The furthest a due date may be set (and a bound the date arithmetic can always take).
 MAX_DUE_YEARS = 5
@@ -371,10 +372,13 @@ def _move(locked: Action, *, to: str, by: User, note: str, changes: dict | None 
     if to == Status.CANCELLED:
         locked.cancel_reason = note
         fields.append("cancel_reason")
-    # Done, verified or cancelled: nothing left to be overdue; back to work: due again.
+    # Done, verified or cancelled: nothing left to be overdue; back to work: due again, and
+    # an escalation nobody acknowledged reminds its tier again.
     locked.next_check_at = next_check(locked)
     fields.append("next_check_at")
     _save(locked, fields)
+    if source not in WORKING_STATUSES and to in WORKING_STATUSES:
+        reminders_rearm(locked, now=now)
     return ActionEvent.objects.create(
         action=locked,
         actor=by,
