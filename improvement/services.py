@@ -339,17 +339,20 @@ def action_transition(
     return event
 
 
+# Lazy: built at import, translated into the language of each request that is refused.
 _WHO_REFUSAL = {
-    statuses.OWNER: _("Only the action's owner, its department's head or a manager may do this."),
-    statuses.OWNER_OR_VERIFIER: _(
+    statuses.OWNER: gettext_lazy(
+        "Only the action's owner, its department's head or a manager may do this."
+    ),
+    statuses.OWNER_OR_VERIFIER: gettext_lazy(
         "Only the action's owner, its department's head, or a quality or general manager may "
         "do this."
     ),
-    statuses.MANAGER: _(
+    statuses.MANAGER: gettext_lazy(
         "Only the head of the owner department, or a quality or general manager, may cancel "
         "the action."
     ),
-    statuses.VERIFIER: _(
+    statuses.VERIFIER: gettext_lazy(
         "Verifying needs a quality manager or the general manager, and not the action's owner."
     ),
 }
