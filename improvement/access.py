@@ -8,8 +8,9 @@ API and the services alike.
   named; the head of the owner department and quality and general managers too.
 - Changing its details and its cases: those, and whoever recorded it.
 - Cancelling it: the owner department's head, a quality or a general manager.
-- Verifying it: a quality or general manager (tiers 2 and 3) who does not own it: the owner
-  does not mark their own work as effective.
+- Verifying it: a quality or general manager (tiers 2 and 3) who neither owns it (the owner
+  named; with no person named, a member of the owner department) nor made its Done move:
+  nobody marks their own work as effective.
 """
 
 from __future__ import annotations
@@ -68,7 +69,16 @@ def action_can_manage(*, user: User, action: Action) -> bool:
 
 
 def action_can_verify(*, user: User, action: Action) -> bool:
-    return _staff(user) and user_tier(user) >= Tier.QUALITY_MANAGER and user.pk != action.owner_id
+    if not (_staff(user) and user_tier(user) >= Tier.QUALITY_MANAGER):
+        return False
+    if user.pk in (action.owner_id, action.done_by_id):
+        return False
+    owned_by_my_department = bool(
+        action.owner_id is None
+        and user.department_id
+        and user.department_id == action.department_id
+    )
+    return not owned_by_my_department
 
 
 def action_may(*, user: User, action: Action, who: str) -> bool:
@@ -98,7 +108,7 @@ def action_get_for_user(*, user: User, pk: int, write: bool = False) -> Action:
     try:
         action = (
             actions_visible_to(user=user)
-            .select_related("owner", "department", "recorded_by")
+            .select_related("owner", "department", "recorded_by", "done_by")
             .get(pk=pk)
         )
     except (Action.DoesNotExist, ValueError, OverflowError):

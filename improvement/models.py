@@ -91,6 +91,15 @@ class Action(models.Model):
     )
     recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    # Whoever made the Done move: they do not verify their own work (improvement.access).
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     done_note = models.TextField(_("what was done"), max_length=5000, blank=True)
     # Verified or cancelled.
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)

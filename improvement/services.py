@@ -353,7 +353,8 @@ _WHO_REFUSAL = {
         "the action."
     ),
     statuses.VERIFIER: gettext_lazy(
-        "Verifying needs a quality manager or the general manager, and not the action's owner."
+        "Verifying needs a quality manager or the general manager who neither owns the action "
+        "nor marked it done."
     ),
 }
 
@@ -364,11 +365,11 @@ def _move(locked: Action, *, to: str, by: User, note: str, changes: dict | None 
     locked.status = to
     fields = ["status"]
     if to == Status.DONE:
-        locked.done_at, locked.done_note = now, note
-        fields += ["done_at", "done_note"]
+        locked.done_at, locked.done_by, locked.done_note = now, by, note
+        fields += ["done_at", "done_by", "done_note"]
     elif source == Status.DONE and to == Status.IN_PROGRESS:
-        locked.done_at = None
-        fields.append("done_at")
+        locked.done_at = locked.done_by = None
+        fields += ["done_at", "done_by"]
     if to in (Status.VERIFIED, Status.CANCELLED):
         locked.closed_at = now
         fields.append("closed_at")

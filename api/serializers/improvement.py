@@ -86,6 +86,7 @@ class ActionSerializer(ActionSummarySerializer):
     """The whole action, with the moves open from its status."""
 
     recorded_by = PersonSerializer(read_only=True)
+    done_by = PersonSerializer(read_only=True, allow_null=True)
     verification = serializers.SerializerMethodField()
     moves = serializers.SerializerMethodField(help_text="The status changes open from here.")
 
@@ -96,6 +97,7 @@ class ActionSerializer(ActionSummarySerializer):
             "plan",
             "recorded_by",
             "done_at",
+            "done_by",
             "done_note",
             "closed_at",
             "cancel_reason",

@@ -45,7 +45,9 @@ IF_MATCH = OpenApiParameter(
 
 def _action_response(request, pk: int, status_code: int = 200) -> Response:
     # Read again with its cases, as the caller may see it now.
-    found = selectors.action_list(user=request.user).get(pk=pk)
+    found = (
+        selectors.action_list(user=request.user).select_related("recorded_by", "done_by").get(pk=pk)
+    )
     data = ActionSerializer(found, context={"request": request}).data
     return Response(data, status=status_code, headers={"ETag": f'"{found.version}"'})
 

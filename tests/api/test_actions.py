@@ -318,6 +318,24 @@ def test_verifying_needs_a_quality_or_general_manager(api, handler, department_h
     )
 
 
+def test_whoever_marked_it_done_may_not_verify_it(
+    api, handler, quality_manager, general_manager, recorded
+):
+    action = recorded()
+    services.action_transition(action=action, to="done", by=quality_manager, note="Swapped.")
+
+    refused = api(quality_manager).post(
+        action_url(action, "verify"), {"note": "Mine is fine."}, format="json"
+    )
+    verified = api(general_manager).post(
+        action_url(action, "verify"), {"note": "Seen."}, format="json"
+    )
+
+    error(refused, 403, "permission_denied")
+    assert verified.status_code == 200, verified.content
+    assert verified.json()["done_by"]["id"] == quality_manager.pk
+
+
 def test_the_history(api, agent, handler, recorded):
     action = recorded()
     services.action_transition(action=action, to="in_progress", by=handler)

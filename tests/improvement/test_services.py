@@ -375,7 +375,7 @@ def test_a_refused_move_is_explained_in_the_users_language(action, agent, handle
 
     assert refused.value.messages == ["只有负责部门的部门主任、质量负责人或总经理可以取消此措施。"]
     assert not_verifier.value.messages == [
-        "效果验证须由质量负责人或总经理进行，且不能是措施负责人本人。"  # noqa: RUF001 (Chinese punctuation)
+        "效果验证须由质量负责人或总经理进行，且不能是措施负责人本人或将其标记为完成的人。"  # noqa: RUF001 (Chinese punctuation)
     ]
 
 

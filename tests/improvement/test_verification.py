@@ -12,11 +12,12 @@ import pytest
 from complaints import services as case_services
 from complaints.errors import AccessDenied, InvalidInput, TransitionRefused
 from complaints.models import Step
+from complaints.roles import Role
 from improvement import services
 from improvement.evidence import recurrence_count
 from improvement.models import Verification
 
-from ..factories import receive_case, walk
+from ..factories import receive_case, staff, walk
 from .conftest import T0, walk_to
 
 pytestmark = pytest.mark.django_db
@@ -211,6 +212,70 @@ def test_a_quality_manager_does_not_verify_their_own_action(
         services.action_verify(action=action, by=quality_manager, note="Mine works.")
 
     services.action_verify(action=action, by=general_manager, note="Checked by someone else.")
+    action.refresh_from_db()
+    assert action.status == "verified"
+
+
+def test_whoever_marked_the_action_done_does_not_verify_it(
+    clock, action, handler, quality_manager, general_manager
+):
+    services.action_transition(action=action, to="in_progress", by=handler)
+    services.action_transition(action=action, to="done", by=quality_manager, note="Swapped.")
+    action.refresh_from_db()
+    assert action.done_by == quality_manager
+
+    with pytest.raises(AccessDenied) as refused:
+        services.action_verify(action=action, by=quality_manager, note="My own work is fine.")
+
+    assert refused.value.messages == [
+        "Verifying needs a quality manager or the general manager who neither owns the action "
+        "nor marked it done."
+    ]
+    services.action_verify(action=action, by=general_manager, note="Checked by someone else.")
+    action.refresh_from_db()
+    assert action.status == "verified"
+
+
+def test_sent_back_and_done_again_by_the_owner_the_first_doer_may_verify(
+    clock, action, handler, quality_manager
+):
+    services.action_transition(action=action, to="done", by=quality_manager, note="Swapped.")
+    services.action_transition(
+        action=action, to="in_progress", by=handler, note="Not all machines yet."
+    )
+    action.refresh_from_db()
+    assert (action.done_at, action.done_by) == (None, None)
+    services.action_transition(action=action, to="done", by=handler, note="All machines now.")
+
+    services.action_verify(action=action, by=quality_manager, note="Checked.")
+
+    action.refresh_from_db()
+    assert action.status == "verified"
+
+
+def test_a_member_of_the_owner_department_does_not_verify_an_action_with_no_owner_named(
+    clock, record, analysed_case, after_sales, handler, quality_manager
+):
+    colleague = staff(Role.QUALITY_MANAGER, after_sales, username="after_sales_quality")
+    action = record(analysed_case(), owner=None, department=after_sales)
+    walk_to(action, "done", by=handler)
+
+    with pytest.raises(AccessDenied):
+        services.action_verify(action=action, by=colleague, note="Our department's work.")
+
+    services.action_verify(action=action, by=quality_manager, note="Checked from outside.")
+    action.refresh_from_db()
+    assert action.status == "verified"
+
+
+def test_with_an_owner_named_a_quality_manager_of_its_department_may_verify(
+    clock, action, after_sales
+):
+    colleague = staff(Role.QUALITY_MANAGER, after_sales, username="after_sales_quality")
+    walk_to(action, "done", by=action.owner)
+
+    services.action_verify(action=action, by=colleague, note="The handler's work, checked.")
+
     action.refresh_from_db()
     assert action.status == "verified"
 
