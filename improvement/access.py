@@ -93,6 +93,17 @@ def action_may(*, user: User, action: Action, who: str) -> bool:
     }[who](user=user, action=action)
 
 
+def action_moves_for(*, user: User, action: Action) -> list[statuses.Move]:
+    """The status changes this user may make from the action's status, as the page's buttons
+    and the API's ``moves`` offer them: not verifying, which is its own form and endpoint
+    with its evidence (``action_can_verify``)."""
+    return [
+        move
+        for move in statuses.moves_from(action.status)
+        if move.via is None and action_may(user=user, action=action, who=move.who)
+    ]
+
+
 def case_past_analysis(case: Case) -> bool:
     """Its root cause is known: the case has finished Analyse (or is closed)."""
     return lifecycle.step_index(case.step) > lifecycle.step_index(Step.ANALYSE)

@@ -17,12 +17,12 @@ from complaints.access import case_get_for_user, cases_visible_to, user_can_view
 from complaints.errors import AccessDenied, CaseConflict, CaseError, InvalidInput
 from escalation.tiers import can_act_at_tier
 
-from . import selectors, services, statuses
+from . import selectors, services
 from .access import (
     action_can_edit,
     action_can_verify,
     action_get_for_user,
-    action_may,
+    action_moves_for,
     case_can_record_action,
 )
 from .filters import ActionFilter
@@ -151,11 +151,7 @@ def _detail_context(request: HttpRequest, action: Action, **extra) -> dict:
             action.links.select_related("case", "case__customer").order_by("linked_at", "pk")
         ),
         "history": selectors.action_history(action=action),
-        "moves": [
-            move
-            for move in statuses.moves_from(action.status)
-            if move.via is None and action_may(user=user, action=action, who=move.who)
-        ],
+        "moves": action_moves_for(user=user, action=action),
         "can_edit": can_edit,
         "can_verify": action.status == Status.DONE and action_can_verify(user=user, action=action),
         "verification": verification,

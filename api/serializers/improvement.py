@@ -9,7 +9,7 @@ from rest_framework.reverse import reverse
 
 from complaints.forms import staff_who_work_cases
 from complaints.models import Department, RootCause
-from improvement import statuses
+from improvement.access import action_moves_for
 from improvement.evidence import MAX_WINDOW_DAYS
 from improvement.models import WORKING_STATUSES, Action, ActionEvent, Kind, Status, Verification
 
@@ -88,7 +88,9 @@ class ActionSerializer(ActionSummarySerializer):
     recorded_by = PersonSerializer(read_only=True)
     done_by = PersonSerializer(read_only=True, allow_null=True)
     verification = serializers.SerializerMethodField()
-    moves = serializers.SerializerMethodField(help_text="The status changes open from here.")
+    moves = serializers.SerializerMethodField(
+        help_text="The status changes you may make from here (verifying is the verify endpoint)."
+    )
 
     class Meta(ActionSummarySerializer.Meta):
         fields = [
@@ -122,7 +124,7 @@ class ActionSerializer(ActionSummarySerializer):
                 "kind": m.kind,
                 "needs_note": m.note_required is not None,
             }
-            for m in statuses.moves_from(obj.status)
+            for m in action_moves_for(user=self.context["request"].user, action=obj)
         ]
 
 
