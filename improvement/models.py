@@ -293,7 +293,8 @@ class ActionEscalation(models.Model):
 class Verification(models.Model):
     """How a done action was verified: a note, and optionally the observation, counted by the
     database at that moment, that no new case of its root-cause category (of the same
-    department or product as its cases, if asked) arrived in the ``window_days`` before."""
+    department or product as its cases, if asked) arrived between ``window_start`` (when the
+    action was done) and ``window_end`` (the verification), at least ``window_days`` days."""
 
     action = models.OneToOneField(Action, on_delete=models.CASCADE, related_name="verification")
     by = models.ForeignKey(
@@ -302,15 +303,15 @@ class Verification(models.Model):
     at = models.DateTimeField(_("verified"), default=timezone.now)
     note = models.TextField(_("evidence"), max_length=5000)
     window_days = models.PositiveSmallIntegerField(_("days without a new case"), null=True)
-    window_start = models.DateTimeField(null=True, blank=True)
+    # The window counted: from when the action was done to the verification.
+    window_start = models.DateTimeField(_("counted from"), null=True, blank=True)
+    window_end = models.DateTimeField(_("counted until"), null=True, blank=True)
     same_department = models.BooleanField(_("same department only"), default=False)
     same_product = models.BooleanField(_("same product only"), default=False)
     cases_found = models.PositiveIntegerField(_("new cases found"), null=True)
     # The first references found (at most 20), for the reader to look at.
     found = models.JSONField(default=list, blank=True)
-    override_reason = models.TextField(
-        _("verified despite new cases, because"), max_length=2000, blank=True
-    )
+    override_reason = models.TextField(_("verified anyway, because"), max_length=2000, blank=True)
 
     # What a reader of the verification is shown (the admin, the API).
     EVIDENCE_FIELDS = (
@@ -319,6 +320,7 @@ class Verification(models.Model):
         "note",
         "window_days",
         "window_start",
+        "window_end",
         "same_department",
         "same_product",
         "cases_found",
@@ -332,7 +334,12 @@ class Verification(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(window_days__isnull=True)
-                | (Q(window_days__gte=1) & Q(cases_found__isnull=False)),
+                | (
+                    Q(window_days__gte=1)
+                    & Q(cases_found__isnull=False)
+                    & Q(window_start__isnull=False)
+                    & Q(window_end__isnull=False)
+                ),
                 name="verification_window_counted",
             ),
         ]

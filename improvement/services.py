@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -26,7 +26,7 @@ from .access import (
     case_can_record_action,
     case_past_analysis,
 )
-from .evidence import MAX_WINDOW_DAYS, recurrence_count
+from .evidence import MAX_WINDOW_DAYS, done_moment, recurrence_count, window_ready_at
 from .models import (
     OPEN_STATUSES,
     WORKING_STATUSES,
@@ -407,11 +407,13 @@ def action_verify(
     override_reason: str = "",
     expected_version: int | None = None,
 ) -> Verification:
-    """A done action is verified by a quality or general manager who does not own it, with
-    evidence: a note, and optionally the observation that no new case of its root-cause
-    category (of the same department or product as its cases, if asked) arrived in the last
-    ``window_days`` days, counted by the database now and stored with the verification. If one
-    did arrive, the verification is refused, unless ``override_reason`` says why it stands."""
+    """A done action is verified by a quality or general manager who neither owns it nor made
+    it done, with evidence: a note, and optionally the observation that no new case of its
+    root-cause category (of the same department or product as its cases, if asked) arrived
+    since it was done, at least ``window_days`` days ago — counted by the database now over
+    [done, now] and stored with the verification (both moments). Asked before those days have
+    passed, or with a new case found, the verification is refused, unless ``override_reason``
+    says why it stands anyway."""
     errors: dict[str, list[str]] = {}
     note = _text(
         note,
@@ -441,26 +443,33 @@ def action_verify(
         raise AccessDenied(_WHO_REFUSAL[statuses.VERIFIER])
     now = timezone.now()
     found = None
+    early = False
     if window_days is not None:
+        done_at = done_moment(locked)
+        early = now < window_ready_at(done_at, window_days)
+        if early and not override_reason:
+            message = _wait_message(done_at, window_days)
+            raise TransitionRefused(message, fields={"window_days": [message]})
         found = recurrence_count(
             action=locked,
             window_days=window_days,
+            since=done_at,
             until=now,
             same_department=same_department,
             same_product=same_product,
         )
         if found.count and not override_reason:
             message = ngettext(
-                "%(count)d new case of this root-cause category arrived in the last %(days)d "
-                "days (%(references)s). Send the action back to in progress, or give a reason "
-                "to verify it anyway.",
-                "%(count)d new cases of this root-cause category arrived in the last %(days)d "
-                "days (%(references)s). Send the action back to in progress, or give a reason "
-                "to verify it anyway.",
+                "%(count)d new case of this root-cause category arrived since the action was "
+                "done on %(done)s (%(references)s). Send the action back to in progress, or "
+                "give a reason to verify it anyway.",
+                "%(count)d new cases of this root-cause category arrived since the action was "
+                "done on %(done)s (%(references)s). Send the action back to in progress, or "
+                "give a reason to verify it anyway.",
                 found.count,
             ) % {
                 "count": found.count,
-                "days": window_days,
+                "done": _moment(done_at),
                 "references": ", ".join(found.references),
             }
             raise TransitionRefused(message, fields={"override_reason": [message]})
@@ -471,11 +480,12 @@ def action_verify(
         note=note,
         window_days=window_days,
         window_start=found.since if found else None,
+        window_end=found.until if found else None,
         same_department=bool(found and same_department),
         same_product=bool(found and same_product),
         cases_found=found.count if found else None,
         found=found.references if found else [],
-        override_reason=override_reason if found and found.count else "",
+        override_reason=override_reason if found and (found.count or early) else "",
     )
     evidence = {}
     if found:
@@ -483,6 +493,24 @@ def action_verify(
     _move(locked, to=Status.VERIFIED, by=by, note=note, changes=evidence)
     action.refresh_from_db()
     return verification
+
+
+def _moment(at: datetime) -> str:
+    return formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")
+
+
+def _wait_message(done_at: datetime, window_days: int) -> str:
+    return ngettext(
+        "Wait until %(ready)s: the %(days)d day without a new case is counted from when the "
+        "action was done (%(done)s). Or give the reason to verify it now.",
+        "Wait until %(ready)s: the %(days)d days without a new case are counted from when the "
+        "action was done (%(done)s). Or give the reason to verify it now.",
+        window_days,
+    ) % {
+        "ready": _moment(window_ready_at(done_at, window_days)),
+        "days": window_days,
+        "done": _moment(done_at),
+    }
 
 
 # ---------------------------------------------------------------- cases

@@ -197,8 +197,10 @@ class ActionVerifyInputSerializer(StrictSerializerMixin, serializers.Serializer)
         required=False,
         allow_null=True,
         default=None,
-        help_text="Check that no new case of the action's root cause arrived in this many "
-        "days (counted now); refused with 409 if one did, unless override_reason says why.",
+        help_text="Check that no new case of the action's root cause arrived since the action "
+        "was done, at least this many days ago (counted now, over [done, now]: window_start, "
+        "window_end); refused with 409 if one did, or if the days have not passed yet, unless "
+        "override_reason says why it is verified anyway.",
     )
     same_department = serializers.BooleanField(required=False, default=False)
     same_product = serializers.BooleanField(required=False, default=False)

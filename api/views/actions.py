@@ -139,8 +139,10 @@ class ActionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Verify a done action, with evidence",
-        description="Quality and general managers who do not own it. Optionally with the "
-        "count, by the database now, of new cases of its root cause in `window_days` days.",
+        description="Quality and general managers who neither own it nor marked it done. "
+        "Optionally with the "
+        "count, by the database now, of new cases of its root cause since it was done, at least "
+        "`window_days` days ago.",
         request=ActionVerifyInputSerializer,
         parameters=[IF_MATCH],
     )

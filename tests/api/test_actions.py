@@ -318,20 +318,44 @@ def test_linking_and_unlinking_cases(api, handler, recorded, analysed):
 def test_verifying_with_evidence(api, handler, quality_manager, recorded, time_machine):
     action = recorded()
     services.action_transition(action=action, to="done", by=handler, note="Done.")
+    action.refresh_from_db()
     time_machine.move_to(timezone.now() + timedelta(days=10), tick=False)
 
-    refuted = api(quality_manager).post(
+    early = api(quality_manager).post(
         action_url(action, "verify"), {"note": "Fine.", "window_days": 30}, format="json"
     )
     verified = api(quality_manager).post(
         action_url(action, "verify"), {"note": "Fine.", "window_days": 5}, format="json"
     )
 
-    assert "1 new case" in error(refuted, 409, "refused")["message"]
+    assert error(early, 409, "refused")["message"].startswith("Wait until ")
     assert verified.status_code == 200, verified.content
     body = verified.json()
     assert body["status"] == "verified"
-    assert (body["verification"]["window_days"], body["verification"]["cases_found"]) == (5, 0)
+    evidence = body["verification"]
+    assert (evidence["window_days"], evidence["cases_found"]) == (5, 0)
+    assert (evidence["window_start"], evidence["window_end"]) == (
+        action.done_at.isoformat().replace("+00:00", "Z"),
+        timezone.now().isoformat().replace("+00:00", "Z"),
+    )
+
+
+def test_a_new_case_since_done_refutes_the_verification(
+    api, handler, quality_manager, recorded, analysed, time_machine
+):
+    action = recorded()
+    services.action_transition(action=action, to="done", by=handler, note="Done.")
+    time_machine.move_to(timezone.now() + timedelta(days=2), tick=False)
+    recurred = analysed()  # the same root cause, after the action was done
+    time_machine.move_to(timezone.now() + timedelta(days=8), tick=False)
+
+    refuted = api(quality_manager).post(
+        action_url(action, "verify"), {"note": "Fine.", "window_days": 5}, format="json"
+    )
+
+    message = error(refuted, 409, "refused")["message"]
+    assert message.startswith("1 new case of this root-cause category arrived since")
+    assert recurred.reference in message
 
 
 def test_verifying_needs_a_quality_or_general_manager(api, handler, department_head, recorded):

@@ -333,6 +333,36 @@ def test_a_quality_manager_verifies_with_evidence_from_the_page(
     assert 'data-testid="evidence-count"' in shown.text
 
 
+def test_verifying_before_the_days_since_done_have_passed_is_refused_on_the_page(
+    client, clock, handler, quality_manager, action
+):
+    walk_to(action, "done", by=handler)  # at T0, Monday 2 March 2026, 09:00
+    clock(days=3)
+    client.force_login(quality_manager)
+    assert "counted from when it was done, 03/02/2026 9 a.m." in client.get(page(action)).text
+
+    response = client.post(
+        page(action, "verify"), {"note": "Fine.", "window_days": "5", "version": action.version}
+    )
+
+    assert response.status_code == 422
+    [message] = response.context["refusal"].messages
+    assert message.startswith("Wait until March 7, 2026, 9 a.m.:")
+    assert message in response.text
+    action.refresh_from_db()
+    assert action.status == "done"
+
+    clock(days=5)
+    client.post(
+        page(action, "verify"), {"note": "Fine.", "window_days": "5", "version": action.version}
+    )
+    shown = client.get(page(action)).text
+    assert (
+        "New cases of this root cause from 03/02/2026 9 a.m., when it was done, to "
+        "03/07/2026 9 a.m.: 0 · 5 days asked for"
+    ) in shown
+
+
 def test_a_verification_a_new_case_refutes_is_shown_and_writes_nothing(
     client, clock, handler, quality_manager, action, analysed_case
 ):
