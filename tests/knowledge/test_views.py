@@ -17,12 +17,12 @@ from django.urls import reverse
 
 from complaints import services as case_services
 from complaints.models import CaseEvent, Step
-from knowledge import services
+from knowledge import selectors, services
 from knowledge.forms import ArticleForm
 from knowledge.models import Article
 
 from ..factories import receive_case, walk
-from .conftest import NOISY_DRUM
+from .conftest import NOISY_DRUM, pg_only
 
 pytestmark = pytest.mark.django_db
 
@@ -569,6 +569,30 @@ def test_a_message_sent_from_a_template_names_the_article_on_the_timeline(
     assert f"written from: the knowledge base's article {article.pk}, version 2" in text(response)
     page = text(client.get(url("article_detail", article.pk)))
     assert "Its reply template was used once." in page
+
+
+@pg_only
+@pytest.mark.pg
+def test_on_postgresql_an_articles_use_count_reads_its_index_not_the_event_table(
+    agent, article, make_article, case
+):
+    # Not another article's messages (the prefix ends with its colon), nor notes without a source.
+    others = [make_article(title_en=f"Other {n}") for n in range(10)]
+    for source in (f"knowledge:{article.pk}:1", f"knowledge:{article.pk}:2", ""):
+        case_services.case_add_note(case=case, by=agent, body="Hello", source=source)
+    case_services.case_add_note(
+        case=case, by=agent, body="Hello", source=f"knowledge:{others[-1].pk}:2"
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.article_uses(article=article) == 2
+    [count] = queries.captured_queries
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: make the planner choose
+        cursor.execute("EXPLAIN " + count["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "caseevent_source_value" in plan, plan
 
 
 def test_a_message_with_a_malformed_source_is_refused_and_not_written(client, agent, case):
