@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from complaints.models import Case, Department, RootCause, Tier
+from complaints.models import AppendOnlyModel, Case, Department, RootCause, Tier
 
 
 class Kind(models.TextChoices):
@@ -182,17 +182,10 @@ class ActionCase(models.Model):
         return f"{self.action_id} ← {self.case_id}"
 
 
-class EventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("Action events are append-only.")
-
-    def delete(self):
-        raise TypeError("Action events are append-only.")
-
-
-class ActionEvent(models.Model):
+class ActionEvent(AppendOnlyModel):
     """One line of an action's history: who changed what, when. Append-only, like
-    ``complaints.CaseEvent``; machine values (status codes, field names, references)."""
+    ``complaints.CaseEvent`` (the same guard); machine values (status codes, field names,
+    references)."""
 
     class Kind(models.TextChoices):
         RECORDED = "recorded", _("Recorded")
@@ -217,8 +210,6 @@ class ActionEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     note = models.TextField(max_length=5000, blank=True)
 
-    objects = EventQuerySet.as_manager()
-
     class Meta:
         ordering = ["at", "pk"]
         verbose_name = _("action event")
@@ -227,14 +218,6 @@ class ActionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("Action events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("Action events are append-only.")
 
 
 class ActionEscalation(models.Model):

@@ -511,3 +511,18 @@ def test_a_field_that_is_not_a_detail_is_refused(action, handler):
     assert refused.value.fields == {"status": ["Not editable."]}
     action.refresh_from_db()
     assert action.status == Status.OPEN
+
+
+def test_the_history_is_append_only_one_by_one_and_in_bulk(action):
+    [event] = action.events.all()
+
+    for write in (
+        event.save,
+        event.delete,
+        lambda: ActionEvent.objects.filter(pk=event.pk).update(note="Changed"),
+        lambda: ActionEvent.objects.filter(pk=event.pk).delete(),
+    ):
+        with pytest.raises(TypeError, match="ActionEvent rows are append-only"):
+            write()
+    event.refresh_from_db()
+    assert (event.note, ActionEvent.objects.count()) == ("", 1)
