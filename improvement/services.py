@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from complaints.errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
 from complaints.models import Case, Department, RootCause, User
+from complaints.services import jsonable
 from escalation.tiers import can_act_at_tier
 
 from . import statuses
@@ -51,14 +52,6 @@ class ActionConflict(CaseConflict):
         "Someone else changed this action while you were working on it. "
         "Reload it to see their change, then try again."
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, models.Model):
-        return value.pk
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
 
 
 def _text(
@@ -228,9 +221,9 @@ def action_record(
         to_status=Status.OPEN,
         at=now,
         changes={
-            "owner": [None, _jsonable(action.owner)],
-            "department": [None, _jsonable(action.department)],
-            "due_on": [None, _jsonable(action.due_on)],
+            "owner": [None, jsonable(action.owner)],
+            "department": [None, jsonable(action.department)],
+            "due_on": [None, jsonable(action.due_on)],
             "cases": [None, [case.reference for case in linked]],
         },
     )
@@ -282,7 +275,7 @@ def action_update(
     for name in EDITABLE:
         old, new = getattr(locked, name), merged[name]
         if old != new:
-            changes[name] = [_jsonable(old), _jsonable(new)]
+            changes[name] = [jsonable(old), jsonable(new)]
             setattr(locked, name, new)
     if not changes:
         return None
