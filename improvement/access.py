@@ -25,7 +25,7 @@ from complaints.models import Case, Step, Tier, User
 from escalation.tiers import user_tier
 
 from . import statuses
-from .models import Action
+from .models import Action, overdue_flag
 
 
 def actions_visible_to(*, user: User) -> QuerySet[Action]:
@@ -115,11 +115,12 @@ def case_can_record_action(*, user: User, case: Case) -> bool:
 
 def action_get_for_user(*, user: User, pk: int, write: bool = False) -> Action:
     """The action, if the user may see it (404 otherwise), and, with ``write``, may change its
-    details or cases (403)."""
+    details or cases (403); with ``is_overdue`` as the lists have it."""
     try:
         action = (
             actions_visible_to(user=user)
             .select_related("owner", "department", "recorded_by", "done_by")
+            .annotate(is_overdue=overdue_flag())
             .get(pk=pk)
         )
     except (Action.DoesNotExist, ValueError, OverflowError):

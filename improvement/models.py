@@ -4,9 +4,11 @@ escalations when overdue, and the evidence it was verified with."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import ExpressionWrapper, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +34,17 @@ class Status(models.TextChoices):
 OPEN_STATUSES = [Status.OPEN, Status.IN_PROGRESS, Status.DONE]
 # Still to be carried out: only these can be overdue, warned about and escalated.
 WORKING_STATUSES = [Status.OPEN, Status.IN_PROGRESS]
+
+
+def overdue_q(now: datetime | None = None) -> Q:
+    """The one rule of an overdue action: still to be carried out and past the end of its due
+    date (``due_at``). The lists' filter; the lists, the action's page and the API read it as
+    the ``is_overdue`` annotation (``overdue_flag``)."""
+    return Q(status__in=WORKING_STATUSES, due_at__lte=now or timezone.now())
+
+
+def overdue_flag() -> ExpressionWrapper:
+    return ExpressionWrapper(overdue_q(), output_field=models.BooleanField())
 
 
 class Action(models.Model):
@@ -147,14 +160,6 @@ class Action(models.Model):
     @property
     def reference(self) -> str:
         return f"CAPA-{self.pk:05d}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
-    def is_working(self) -> bool:
-        return self.status in WORKING_STATUSES
 
 
 class ActionCase(models.Model):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Prefetch, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from complaints.access import cases_visible_to
@@ -27,12 +26,9 @@ from .models import (
     ActionEvent,
     Kind,
     Status,
+    overdue_flag,
 )
-
-
-def overdue_q(now: datetime | None = None) -> Q:
-    """Still to be carried out and past the end of its due date."""
-    return Q(status__in=WORKING_STATUSES, due_at__lte=now or timezone.now())
+from .overdue import local_midnight
 
 
 def _linked_cases() -> Prefetch:
@@ -49,7 +45,7 @@ def action_list(*, user: User, qs: QuerySet[Action] | None = None) -> QuerySet[A
     return (
         qs.select_related("owner", "department")
         .prefetch_related(_linked_cases())
-        .annotate(is_overdue=ExpressionWrapper(overdue_q(), output_field=BooleanField()))
+        .annotate(is_overdue=overdue_flag())
     )
 
 
@@ -194,19 +190,13 @@ def action_queue_count(*, user: User) -> int:
 # ---------------------------------------------------------------- the half-yearly summary
 
 
-def _day_starts(day: date) -> datetime:
-    return timezone.make_aware(
-        datetime.combine(day, datetime.min.time()), timezone.get_default_timezone()
-    )
-
-
 def actions_in_period(
     *, first: date, last: date, department: Department | None, limit: int = 200
 ) -> QuerySet[Action]:
     """The actions recorded, done, verified or cancelled between ``first`` and ``last`` (local
     dates, inclusive), of a department — its owner department, or that of a case it comes
     from — or of all (``department`` None); by root cause, then recorded."""
-    start, end = _day_starts(first), _day_starts(last + timedelta(days=1))
+    start, end = local_midnight(first), local_midnight(last + timedelta(days=1))
     qs = Action.objects.filter(
         Q(recorded_at__gte=start, recorded_at__lt=end)
         | Q(done_at__gte=start, done_at__lt=end)

@@ -146,7 +146,7 @@ def _detail_context(request: HttpRequest, action: Action, **extra) -> dict:
     return {
         "action": action,
         "now": timezone.now(),
-        "is_overdue": bool(action.is_working and action.due_at <= timezone.now()),
+        "is_overdue": action.is_overdue,
         "links": list(
             action.links.select_related("case", "case__customer").order_by("linked_at", "pk")
         ),
@@ -178,7 +178,7 @@ def _refused(request: HttpRequest, action: Action, exc: CaseError, **forms) -> H
     for form in forms.values():
         _errors_to_form(form, exc)
     if isinstance(exc, CaseConflict):
-        action.refresh_from_db()
+        action = action_get_for_user(user=request.user, pk=action.pk)  # as it is now
         forms = {}
     context = _detail_context(request, action, refusal=exc, **forms)
     return render(request, "improvement/action_detail.html", context, status=_status_of(exc))

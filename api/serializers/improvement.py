@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -11,7 +10,7 @@ from complaints.forms import staff_who_work_cases
 from complaints.models import Department, RootCause
 from improvement.access import action_moves_for
 from improvement.evidence import MAX_WINDOW_DAYS
-from improvement.models import WORKING_STATUSES, Action, ActionEvent, Kind, Status, Verification
+from improvement.models import Action, ActionEvent, Kind, Status, Verification
 
 from .common import BlankKeptMixin, DepartmentSerializer, PersonSerializer, StrictSerializerMixin
 
@@ -48,7 +47,11 @@ class ActionSummarySerializer(BlankKeptMixin, serializers.ModelSerializer):
     cases = serializers.SerializerMethodField(
         help_text="The references of the cases it comes from."
     )
-    overdue = serializers.SerializerMethodField()
+    overdue = serializers.BooleanField(
+        source="is_overdue",
+        read_only=True,
+        help_text="Still to be carried out and past the end of its due date.",
+    )
 
     class Meta:
         model = Action
@@ -77,9 +80,6 @@ class ActionSummarySerializer(BlankKeptMixin, serializers.ModelSerializer):
 
     def get_cases(self, obj: Action) -> list[str]:
         return [link.case.reference for link in obj.links.all()]
-
-    def get_overdue(self, obj: Action) -> bool:
-        return bool(obj.status in WORKING_STATUSES and obj.due_at <= timezone.now())
 
 
 class ActionSerializer(ActionSummarySerializer):
