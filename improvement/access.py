@@ -8,6 +8,8 @@ API and the services alike.
   named; the head of the owner department and quality and general managers too.
 - Changing its details and its cases: those, and whoever recorded it.
 - Cancelling it: the owner department's head, a quality or a general manager.
+- Acknowledging its escalation: someone of the tier it was escalated to (a department head
+  of the action's department at tier 1), as for a case's escalation.
 - Verifying it: a quality or general manager (tiers 2 and 3) who neither owns it (the owner
   named; with no person named, a member of the owner department) nor made its Done move:
   nobody marks their own work as effective.
@@ -22,10 +24,10 @@ from django.http import Http404
 from complaints import lifecycle
 from complaints.access import case_can_work, user_can_view_cases
 from complaints.models import Case, Step, Tier, User
-from escalation.tiers import user_tier
+from escalation.tiers import can_act_at_tier, user_tier
 
 from . import statuses
-from .models import Action, overdue_flag
+from .models import Action, ActionEscalation, overdue_flag
 
 
 def actions_visible_to(*, user: User) -> QuerySet[Action]:
@@ -91,6 +93,16 @@ def action_may(*, user: User, action: Action, who: str) -> bool:
         statuses.MANAGER: action_can_manage,
         statuses.VERIFIER: action_can_verify,
     }[who](user=user, action=action)
+
+
+def action_escalation_can_acknowledge(*, user: User, escalation: ActionEscalation) -> bool:
+    """May the user acknowledge this escalation of an overdue action (whether or not someone
+    did already)? The page's button and the service's check."""
+    return can_act_at_tier(
+        user=user,
+        department_id=escalation.action.department_id,
+        tier=min(escalation.to_tier, Tier.GENERAL_MANAGER),
+    )
 
 
 def action_moves_for(*, user: User, action: Action) -> list[statuses.Move]:

@@ -23,6 +23,7 @@ from . import statuses
 from .access import (
     action_can_edit,
     action_can_verify,
+    action_escalation_can_acknowledge,
     action_may,
     case_can_record_action,
     case_past_analysis,
@@ -583,9 +584,7 @@ def action_escalation_acknowledge(
         .select_related("action")
         .get(pk=escalation.pk)
     )
-    if not can_act_at_tier(
-        user=by, department_id=locked.action.department_id, tier=min(locked.to_tier, 3)
-    ):
+    if not action_escalation_can_acknowledge(user=by, escalation=locked):
         raise AccessDenied(_("This escalation is for another tier or department."))
     if locked.acknowledged_at is not None:
         raise InvalidInput(_("This escalation was already acknowledged."))

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from complaints.access import case_get_for_user, cases_visible_to, user_can_view_cases
 from complaints.errors import AccessDenied, CaseConflict, CaseError, InvalidInput
-from escalation.tiers import can_act_at_tier
 
 from . import selectors, services
 from .access import (
     action_can_edit,
     action_can_verify,
+    action_escalation_can_acknowledge,
     action_get_for_user,
     action_moves_for,
     case_can_record_action,
@@ -135,10 +135,13 @@ def action_new(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, action: Action, **extra) -> dict:
     user = request.user
     can_edit = action_can_edit(user=user, action=action) and action.status in OPEN_STATUSES
-    escalations = list(action.escalations.select_related("acknowledged_by").order_by("-at"))
+    escalations = list(
+        action.escalations.select_related("acknowledged_by", "action").order_by("-at")
+    )
     for escalation in escalations:
-        escalation.can_acknowledge = escalation.acknowledged_at is None and can_act_at_tier(
-            user=user, department_id=action.department_id, tier=min(escalation.to_tier, 3)
+        escalation.can_acknowledge = (
+            escalation.acknowledged_at is None
+            and action_escalation_can_acknowledge(user=user, escalation=escalation)
         )
     verification = (
         getattr(action, "verification", None) if action.status == Status.VERIFIED else None

@@ -548,6 +548,31 @@ def test_acknowledging_another_departments_escalation_is_refused(client, foreign
     assert escalation.acknowledged_at is None
 
 
+@pytest.mark.parametrize(
+    ("persona", "may"),
+    [
+        ("department_head", True),
+        ("foreign_head", False),
+        ("handler", False),
+        ("agent", False),
+        ("quality_manager", True),  # a higher tier may act for a lower one, as for cases
+    ],
+)
+def test_the_actions_page_offers_acknowledging_to_whom_the_service_allows_it(
+    request, client, overdue, persona, may
+):
+    [action] = overdue()  # escalated to the head of After-sales
+    user = request.getfixturevalue(persona)
+    client.force_login(user)
+    escalation = action.escalations.get()
+
+    offered = f"/actions/escalations/{escalation.pk}/acknowledge/" in client.get(page(action)).text
+    client.post(f"/actions/escalations/{escalation.pk}/acknowledge/")
+
+    escalation.refresh_from_db()
+    assert (offered, escalation.acknowledged_by) == (may, user if may else None)
+
+
 def test_the_queue_query_count_does_not_grow_with_the_escalated_actions(
     client, department_head, overdue
 ):
