@@ -25,7 +25,7 @@ def _case_panel(sender, request, case, **kwargs):
         "improvement/partials/case_panel.html",
         {
             "case": case,
-            "actions": selectors.actions_of_case(user=request.user, case=case),
+            "actions": list(selectors.actions_of_case(user=request.user, case=case)),
             "can_record": case_can_record_action(user=request.user, case=case),
         },
         request=request,

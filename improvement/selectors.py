@@ -49,13 +49,14 @@ def action_list(*, user: User, qs: QuerySet[Action] | None = None) -> QuerySet[A
     )
 
 
-def actions_of_case(*, user: User, case: Case) -> list[Action]:
-    """The actions a case is linked to, open ones first: one query."""
-    return list(
-        action_list(user=user, qs=actions_visible_to(user=user).filter(links__case=case))
-        .prefetch_related(None)
-        .order_by(F("closed_at").asc(nulls_first=True), "due_on", "pk")
-    )
+def actions_of_case(*, user: User, case: Case, with_cases: bool = False) -> QuerySet[Action]:
+    """The actions a case is linked to, open ones first (then by due date), as its page's panel
+    and the API list them: one query, and one more for the cases each comes from when
+    ``with_cases`` (the panel does not show them)."""
+    qs = action_list(user=user, qs=actions_visible_to(user=user).filter(links__case=case))
+    if not with_cases:
+        qs = qs.prefetch_related(None)
+    return qs.order_by(F("closed_at").asc(nulls_first=True), "due_on", "pk")
 
 
 def cases_by_reference(*, user: User, references: list[str], field: str = "cases") -> list[Case]:

@@ -408,3 +408,40 @@ def test_the_actions_of_a_case(api, agent, recorded, analysed):
 
     assert response.status_code == 200
     assert sorted(row["id"] for row in response.json()["results"]) == [first.pk, second.pk]
+
+
+def test_the_actions_of_a_case_come_in_the_case_pages_order_with_their_cases(
+    api, client, agent, quality_manager, recorded, analysed
+):
+    case, other = analysed(), analysed()
+    soon = timezone.localdate() + timedelta(days=2)
+    cancelled = recorded(case, due_on=soon)
+    services.action_transition(action=cancelled, to="cancelled", by=quality_manager, note="Moot.")
+    later = recorded(case, other, due_on=soon + timedelta(days=9))
+    sooner = recorded(case, due_on=soon + timedelta(days=1))
+    client.force_login(agent)
+
+    rows = api(agent).get(case_url(case, "actions")).json()["results"]
+    panel = client.get(f"/cases/{case.reference}/").content.decode()
+
+    # Open ones first, by due date; the closed one last although due first.
+    expected = [sooner, later, cancelled]
+    assert [row["id"] for row in rows] == [a.pk for a in expected]
+    assert re.findall(r'data-testid="case-action" data-reference="([^"]+)"', panel) == [
+        a.reference for a in expected
+    ]
+    assert rows[1]["cases"] == [case.reference, other.reference]
+
+
+def test_the_actions_of_a_case_read_in_a_fixed_number_of_queries(api, agent, recorded, analysed):
+    case = analysed()
+    recorded(case)
+    client = api(agent)
+    client.get(case_url(case, "actions"))
+    few = queries(client, case_url(case, "actions"))
+
+    for _ in range(8):
+        recorded(case, analysed(), analysed())
+
+    assert len(client.get(case_url(case, "actions")).json()["results"]) == 9
+    assert queries(client, case_url(case, "actions")) == few
