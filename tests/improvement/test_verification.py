@@ -290,18 +290,25 @@ def test_the_general_manager_verifies_too(done, general_manager):
     assert done.status == "verified"
 
 
+def refused_then_verified(action, *, refused, verifier) -> AccessDenied:
+    """``refused`` may not verify the done action (nothing changes); ``verifier`` then does."""
+    with pytest.raises(AccessDenied) as refusal:
+        services.action_verify(action=action, by=refused, note="My own work is fine.")
+    action.refresh_from_db()
+    assert action.status == "done"
+    services.action_verify(action=action, by=verifier, note="Checked by someone else.")
+    action.refresh_from_db()
+    assert action.status == "verified"
+    return refusal.value
+
+
 def test_a_quality_manager_does_not_verify_their_own_action(
     clock, record, analysed_case, quality_manager, general_manager
 ):
     action = record(analysed_case(), by=quality_manager, owner=quality_manager)
     walk_to(action, "done", by=quality_manager)
 
-    with pytest.raises(AccessDenied):
-        services.action_verify(action=action, by=quality_manager, note="Mine works.")
-
-    services.action_verify(action=action, by=general_manager, note="Checked by someone else.")
-    action.refresh_from_db()
-    assert action.status == "verified"
+    refused_then_verified(action, refused=quality_manager, verifier=general_manager)
 
 
 def test_whoever_marked_the_action_done_does_not_verify_it(
@@ -312,16 +319,12 @@ def test_whoever_marked_the_action_done_does_not_verify_it(
     action.refresh_from_db()
     assert action.done_by == quality_manager
 
-    with pytest.raises(AccessDenied) as refused:
-        services.action_verify(action=action, by=quality_manager, note="My own work is fine.")
+    refusal = refused_then_verified(action, refused=quality_manager, verifier=general_manager)
 
-    assert refused.value.messages == [
+    assert refusal.messages == [
         "Verifying needs a quality manager or the general manager who neither owns the action "
         "nor marked it done."
     ]
-    services.action_verify(action=action, by=general_manager, note="Checked by someone else.")
-    action.refresh_from_db()
-    assert action.status == "verified"
 
 
 def test_sent_back_and_done_again_by_the_owner_the_first_doer_may_verify(
@@ -348,12 +351,7 @@ def test_a_member_of_the_owner_department_does_not_verify_an_action_with_no_owne
     action = record(analysed_case(), owner=None, department=after_sales)
     walk_to(action, "done", by=handler)
 
-    with pytest.raises(AccessDenied):
-        services.action_verify(action=action, by=colleague, note="Our department's work.")
-
-    services.action_verify(action=action, by=quality_manager, note="Checked from outside.")
-    action.refresh_from_db()
-    assert action.status == "verified"
+    refused_then_verified(action, refused=colleague, verifier=quality_manager)
 
 
 def test_with_an_owner_named_a_quality_manager_of_its_department_may_verify(

@@ -273,6 +273,11 @@ def published_after_drafts(quality_manager, make_article):
     return article
 
 
+def version_rows(response) -> list[str]:
+    """The version numbers the history page lists, newest first."""
+    return re.findall(r'data-testid="version-row" data-number="(\d+)"', html(response))
+
+
 @pytest.mark.parametrize("persona", ["agent", "handler", "department_head", "general_manager"])
 def test_readers_who_do_not_edit_see_only_the_versions_that_were_published(
     client, request, published_after_drafts, persona
@@ -283,7 +288,7 @@ def test_readers_who_do_not_edit_see_only_the_versions_that_were_published(
     history = client.get(url("article_history", article.pk))
     published = client.get(url("article_version", article.pk, 3))
 
-    assert re.findall(r'data-testid="version-row" data-number="(\d+)"', html(history)) == ["3"]
+    assert version_rows(history) == ["3"]
     for number in (1, 2):
         assert client.get(url("article_version", article.pk, number)).status_code == 404
     # Its changes are shown from nothing: not from the draft before it.
@@ -303,11 +308,7 @@ def test_editors_see_every_version_with_its_drafts(
     first = client.get(url("article_version", article.pk, 1))
     published = client.get(url("article_version", article.pk, 3))
 
-    assert re.findall(r'data-testid="version-row" data-number="(\d+)"', html(history)) == [
-        "3",
-        "2",
-        "1",
-    ]
+    assert version_rows(history) == ["3", "2", "1"]
     assert "Li Na" in html(first)
     assert "What changed since version 2" in text(published)
 
