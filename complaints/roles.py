@@ -27,7 +27,9 @@ _WRITE_KNOWLEDGE = [
 ]
 
 # What each role may do. Who may work which case is decided in complaints.access.
-# Changing this needs a migration that runs roles_sync again (as 0002 does).
+# Adding to this needs a migration that adds the new permissions with roles_grant (as
+# knowledge's 0002 does): roles_sync sets each role to exactly this list, which is right for a
+# fresh database (complaints' 0002) but would drop whatever an administrator granted since.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENT: _WORK + _INTAKE + _READ_KNOWLEDGE,
     Role.HANDLER: _WORK + _READ_KNOWLEDGE,
@@ -49,16 +51,29 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+def _listed(permission_model, perms: list[str], app_label: str | None = None):
+    # Q() alone would match every permission: a role without any gets none.
+    wanted = Q(pk__in=[])
+    for label, codename in (perm.split(".") for perm in perms):
+        if app_label is None or label == app_label:
+            wanted |= Q(content_type__app_label=label, codename=codename)
+    return permission_model.objects.filter(wanted)
+
+
 def roles_sync(*, group_model, permission_model) -> None:
-    """Create each role's group with exactly its permissions. Takes the models so that the
-    migration can pass its historical ones. A permission whose model is not migrated yet is
-    left out: on a fresh database 0002 runs before the later apps' tables exist, and the
-    migration that adds a model's permissions here runs this again (tests check that each one
-    listed exists in the end)."""
+    """Create each role's group with exactly its permissions: for a fresh database (complaints'
+    0002). Takes the models so that the migration can pass its historical ones. A permission
+    whose model is not migrated yet is left out: on a fresh database 0002 runs before the later
+    apps' tables exist, and the migration of the app that brings it adds it (``roles_grant``;
+    tests check that each one listed exists in the end)."""
     for role, perms in ROLE_PERMISSIONS.items():
         group, _created = group_model.objects.get_or_create(name=str(role))
-        # Q() alone would match every permission: a role without any gets none.
-        wanted = Q(pk__in=[])
-        for app_label, codename in (perm.split(".") for perm in perms):
-            wanted |= Q(content_type__app_label=app_label, codename=codename)
-        group.permissions.set(permission_model.objects.filter(wanted))
+        group.permissions.set(_listed(permission_model, perms))
+
+
+def roles_grant(*, group_model, permission_model, app_label: str) -> None:
+    """Add to each existing role group the permissions of ``app_label`` that this module gives
+    it, and take nothing away: what an administrator granted or withdrew otherwise stays as it
+    is. For the migration of an app whose permissions the roles list."""
+    for group in group_model.objects.filter(name__in=[str(role) for role in ROLE_PERMISSIONS]):
+        group.permissions.add(*_listed(permission_model, ROLE_PERMISSIONS[group.name], app_label))

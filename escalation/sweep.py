@@ -4,7 +4,7 @@ point, escalate and warn; remind tiers of escalations nobody acknowledged; send 
 It reads only rows that are due, through partial indexes (``deadline_sweep_due``,
 ``escalation_renotify_due``, ``notification_unsent``, and those of the passes other apps
 register in ``escalation.sources``: the corrective actions' ``action_sweep_due`` and
-``action_escalation_renotify_due``), in batches. Each batch is one transaction
+``action_escalation_renotify``), in batches. Each batch is one transaction
 that locks its deadline rows and their cases with ``FOR UPDATE SKIP LOCKED``: parallel sweeps
 never take the same case and never wait on a person editing one. A deadline handled is no
 longer due (its ``next_check_at`` moves on), and the escalation table's unique constraint stops a

@@ -8,8 +8,7 @@ from django.utils.translation import pgettext_lazy
 from complaints.forms import staff_who_work_cases
 from complaints.models import Department, RootCause
 
-from .models import OPEN_STATUSES, Action, Kind, Status
-from .selectors import overdue_q
+from .models import OPEN_STATUSES, Action, Kind, Status, overdue_q
 
 
 class ActionFilter(filters.FilterSet):

@@ -78,11 +78,14 @@ class VerifyForm(forms.Form):
         label=_("Evidence"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
     window_days = forms.IntegerField(
-        label=_("No new case of this root cause for (days)"),
+        label=_("No new case of this root cause since it was done, for (days)"),
         required=False,
         min_value=1,
         max_value=MAX_WINDOW_DAYS,
-        help_text=_("Optional: Heed counts the cases that arrived in that many days."),
+        help_text=_(
+            "Optional: Heed counts the cases that arrived since the action was done, once that "
+            "many days have passed."
+        ),
     )
     same_department = forms.BooleanField(
         label=_("Only cases of the same department as its cases"), required=False
@@ -91,7 +94,7 @@ class VerifyForm(forms.Form):
         label=_("Only cases of the same product as its cases"), required=False
     )
     override_reason = forms.CharField(
-        label=_("If new cases arrived: why it is verified anyway"),
+        label=_("If new cases arrived, or the days have not passed yet: why it is verified anyway"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -4,15 +4,17 @@ escalations when overdue, and the evidence it was verified with."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import ExpressionWrapper, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from complaints.models import Case, Department, RootCause, Tier
+from complaints.models import AppendOnlyModel, Case, Department, RootCause, Tier
 
 
 class Kind(models.TextChoices):
@@ -32,6 +34,17 @@ class Status(models.TextChoices):
 OPEN_STATUSES = [Status.OPEN, Status.IN_PROGRESS, Status.DONE]
 # Still to be carried out: only these can be overdue, warned about and escalated.
 WORKING_STATUSES = [Status.OPEN, Status.IN_PROGRESS]
+
+
+def overdue_q(now: datetime | None = None) -> Q:
+    """The one rule of an overdue action: still to be carried out and past the end of its due
+    date (``due_at``). The lists' filter; the lists, the action's page and the API read it as
+    the ``is_overdue`` annotation (``overdue_flag``)."""
+    return Q(status__in=WORKING_STATUSES, due_at__lte=now or timezone.now())
+
+
+def overdue_flag() -> ExpressionWrapper:
+    return ExpressionWrapper(overdue_q(), output_field=models.BooleanField())
 
 
 class Action(models.Model):
@@ -91,6 +104,15 @@ class Action(models.Model):
     )
     recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    # Whoever made the Done move: they do not verify their own work (improvement.access).
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     done_note = models.TextField(_("what was done"), max_length=5000, blank=True)
     # Verified or cancelled.
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -139,14 +161,6 @@ class Action(models.Model):
     def reference(self) -> str:
         return f"CAPA-{self.pk:05d}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
-    def is_working(self) -> bool:
-        return self.status in WORKING_STATUSES
-
 
 class ActionCase(models.Model):
     """A case an action comes from. One action covers many cases; a case can have several."""
@@ -173,17 +187,10 @@ class ActionCase(models.Model):
         return f"{self.action_id} ← {self.case_id}"
 
 
-class EventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("Action events are append-only.")
-
-    def delete(self):
-        raise TypeError("Action events are append-only.")
-
-
-class ActionEvent(models.Model):
+class ActionEvent(AppendOnlyModel):
     """One line of an action's history: who changed what, when. Append-only, like
-    ``complaints.CaseEvent``; machine values (status codes, field names, references)."""
+    ``complaints.CaseEvent`` (the same guard); machine values (status codes, field names,
+    references)."""
 
     class Kind(models.TextChoices):
         RECORDED = "recorded", _("Recorded")
@@ -208,8 +215,6 @@ class ActionEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     note = models.TextField(max_length=5000, blank=True)
 
-    objects = EventQuerySet.as_manager()
-
     class Meta:
         ordering = ["at", "pk"]
         verbose_name = _("action event")
@@ -218,14 +223,6 @@ class ActionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("Action events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("Action events are append-only.")
 
 
 class ActionEscalation(models.Model):
@@ -284,7 +281,8 @@ class ActionEscalation(models.Model):
 class Verification(models.Model):
     """How a done action was verified: a note, and optionally the observation, counted by the
     database at that moment, that no new case of its root-cause category (of the same
-    department or product as its cases, if asked) arrived in the ``window_days`` before."""
+    department or product as its cases, if asked) arrived between ``window_start`` (when the
+    action was done) and ``window_end`` (the verification), at least ``window_days`` days."""
 
     action = models.OneToOneField(Action, on_delete=models.CASCADE, related_name="verification")
     by = models.ForeignKey(
@@ -293,15 +291,15 @@ class Verification(models.Model):
     at = models.DateTimeField(_("verified"), default=timezone.now)
     note = models.TextField(_("evidence"), max_length=5000)
     window_days = models.PositiveSmallIntegerField(_("days without a new case"), null=True)
-    window_start = models.DateTimeField(null=True, blank=True)
+    # The window counted: from when the action was done to the verification.
+    window_start = models.DateTimeField(_("counted from"), null=True, blank=True)
+    window_end = models.DateTimeField(_("counted until"), null=True, blank=True)
     same_department = models.BooleanField(_("same department only"), default=False)
     same_product = models.BooleanField(_("same product only"), default=False)
     cases_found = models.PositiveIntegerField(_("new cases found"), null=True)
     # The first references found (at most 20), for the reader to look at.
     found = models.JSONField(default=list, blank=True)
-    override_reason = models.TextField(
-        _("verified despite new cases, because"), max_length=2000, blank=True
-    )
+    override_reason = models.TextField(_("verified anyway, because"), max_length=2000, blank=True)
 
     # What a reader of the verification is shown (the admin, the API).
     EVIDENCE_FIELDS = (
@@ -310,6 +308,7 @@ class Verification(models.Model):
         "note",
         "window_days",
         "window_start",
+        "window_end",
         "same_department",
         "same_product",
         "cases_found",
@@ -323,7 +322,12 @@ class Verification(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(window_days__isnull=True)
-                | (Q(window_days__gte=1) & Q(cases_found__isnull=False)),
+                | (
+                    Q(window_days__gte=1)
+                    & Q(cases_found__isnull=False)
+                    & Q(window_start__isnull=False)
+                    & Q(window_end__isnull=False)
+                ),
                 name="verification_window_counted",
             ),
         ]

@@ -28,9 +28,10 @@ from .models import WORKING_STATUSES, Action, ActionEscalation, ActionEvent
 WARN_DAYS_BEFORE = 1
 
 
-def _local_midnight(day: date) -> datetime:
-    # Midnight in TIME_ZONE (the zone people read the due date in); zoneinfo resolves a
-    # midnight that a DST change skips or repeats (fold=0: the first).
+def local_midnight(day: date) -> datetime:
+    """The start of ``day`` in TIME_ZONE (the zone people read due dates and periods in); also
+    the selectors' half-year bounds."""
+    # zoneinfo resolves a midnight that a DST change skips or repeats (fold=0: the first).
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
 
 
@@ -48,8 +49,8 @@ def schedule(action: Action, *, now: datetime) -> None:
     """Set when the action is overdue (the end of its due date), when its owner is warned (no
     warning if that moment has passed already) and the sweep's next check. A new due date is a
     new round: its breach escalates again, from the tier the action is at."""
-    action.due_at = _local_midnight(action.due_on + timedelta(days=1))
-    warn_at = _local_midnight(action.due_on - timedelta(days=WARN_DAYS_BEFORE))
+    action.due_at = local_midnight(action.due_on + timedelta(days=1))
+    warn_at = local_midnight(action.due_on - timedelta(days=WARN_DAYS_BEFORE))
     action.warn_at = warn_at if warn_at > now else None
     action.warned_at = None
     action.breached_at = None
@@ -178,6 +179,19 @@ def _reminder_moot(escalation: ActionEscalation) -> bool:
     # reminds them).
     action = escalation.action
     return action.status not in WORKING_STATUSES or action.tier > escalation.to_tier
+
+
+def reminders_rearm(action: Action, *, now: datetime) -> int:
+    """An action back at work (done → in progress) is overdue again for the tier it is at: its
+    escalations there that nobody acknowledged, whose reminders stopped while it was done
+    (``_reminder_moot``), remind at the next sweep. Called by the move's service, in its
+    transaction. The ones still scheduled keep their time."""
+    return ActionEscalation.objects.filter(
+        action=action,
+        to_tier=action.tier,
+        acknowledged_at__isnull=True,
+        next_notify_at__isnull=True,
+    ).update(next_notify_at=now)
 
 
 def _remind(escalation: ActionEscalation, now: datetime) -> Planned | None:

@@ -25,7 +25,7 @@ def _case_panel(sender, request, case, **kwargs):
         "improvement/partials/case_panel.html",
         {
             "case": case,
-            "actions": selectors.actions_of_case(user=request.user, case=case),
+            "actions": list(selectors.actions_of_case(user=request.user, case=case)),
             "can_record": case_can_record_action(user=request.user, case=case),
         },
         request=request,
@@ -49,5 +49,7 @@ def _queue_count(sender, user, **kwargs):
 
 
 @receiver(signals.demo_seeded, dispatch_uid="improvement.demo")
-def _demo(sender, users, cases, **kwargs):
-    demo.actions_seed(users=users, cases=cases)
+def _demo(sender, users, cases=(), **kwargs):
+    # Tolerant of a sender that has no demo cases (or no handler): then there is nothing to
+    # record actions from.
+    demo.actions_seed(users=users, cases=list(cases))

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Prefetch, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from complaints.access import cases_visible_to
@@ -27,12 +26,9 @@ from .models import (
     ActionEvent,
     Kind,
     Status,
+    overdue_flag,
 )
-
-
-def overdue_q(now: datetime | None = None) -> Q:
-    """Still to be carried out and past the end of its due date."""
-    return Q(status__in=WORKING_STATUSES, due_at__lte=now or timezone.now())
+from .overdue import local_midnight
 
 
 def _linked_cases() -> Prefetch:
@@ -49,17 +45,18 @@ def action_list(*, user: User, qs: QuerySet[Action] | None = None) -> QuerySet[A
     return (
         qs.select_related("owner", "department")
         .prefetch_related(_linked_cases())
-        .annotate(is_overdue=ExpressionWrapper(overdue_q(), output_field=BooleanField()))
+        .annotate(is_overdue=overdue_flag())
     )
 
 
-def actions_of_case(*, user: User, case: Case) -> list[Action]:
-    """The actions a case is linked to, open ones first: one query."""
-    return list(
-        action_list(user=user, qs=actions_visible_to(user=user).filter(links__case=case))
-        .prefetch_related(None)
-        .order_by(F("closed_at").asc(nulls_first=True), "due_on", "pk")
-    )
+def actions_of_case(*, user: User, case: Case, with_cases: bool = False) -> QuerySet[Action]:
+    """The actions a case is linked to, open ones first (then by due date), as its page's panel
+    and the API list them: one query, and one more for the cases each comes from when
+    ``with_cases`` (the panel does not show them)."""
+    qs = action_list(user=user, qs=actions_visible_to(user=user).filter(links__case=case))
+    if not with_cases:
+        qs = qs.prefetch_related(None)
+    return qs.order_by(F("closed_at").asc(nulls_first=True), "due_on", "pk")
 
 
 def cases_by_reference(*, user: User, references: list[str], field: str = "cases") -> list[Case]:
@@ -194,19 +191,13 @@ def action_queue_count(*, user: User) -> int:
 # ---------------------------------------------------------------- the half-yearly summary
 
 
-def _day_starts(day: date) -> datetime:
-    return timezone.make_aware(
-        datetime.combine(day, datetime.min.time()), timezone.get_default_timezone()
-    )
-
-
 def actions_in_period(
     *, first: date, last: date, department: Department | None, limit: int = 200
 ) -> QuerySet[Action]:
     """The actions recorded, done, verified or cancelled between ``first`` and ``last`` (local
     dates, inclusive), of a department — its owner department, or that of a case it comes
     from — or of all (``department`` None); by root cause, then recorded."""
-    start, end = _day_starts(first), _day_starts(last + timedelta(days=1))
+    start, end = local_midnight(first), local_midnight(last + timedelta(days=1))
     qs = Action.objects.filter(
         Q(recorded_at__gte=start, recorded_at__lt=end)
         | Q(done_at__gte=start, done_at__lt=end)

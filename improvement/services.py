@@ -9,26 +9,29 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from django.db import models, transaction
-from django.utils import timezone
+from django.db import transaction
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from complaints.errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
 from complaints.models import Case, Department, RootCause, User
+from complaints.services import jsonable
 from escalation.tiers import can_act_at_tier
 
 from . import statuses
 from .access import (
     action_can_edit,
     action_can_verify,
+    action_escalation_can_acknowledge,
     action_may,
     case_can_record_action,
     case_past_analysis,
 )
-from .evidence import MAX_WINDOW_DAYS, recurrence_count
+from .evidence import MAX_WINDOW_DAYS, done_moment, recurrence_count, window_ready_at
 from .models import (
     OPEN_STATUSES,
+    WORKING_STATUSES,
     Action,
     ActionCase,
     ActionEscalation,
@@ -37,7 +40,7 @@ from .models import (
     Status,
     Verification,
 )
-from .overdue import next_check, schedule
+from .overdue import next_check, reminders_rearm, schedule
 
 # The furthest a due date may be set (and a bound the date arithmetic can always take).
 MAX_DUE_YEARS = 5
@@ -50,14 +53,6 @@ class ActionConflict(CaseConflict):
         "Someone else changed this action while you were working on it. "
         "Reload it to see their change, then try again."
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, models.Model):
-        return value.pk
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
 
 
 def _text(
@@ -227,9 +222,9 @@ def action_record(
         to_status=Status.OPEN,
         at=now,
         changes={
-            "owner": [None, _jsonable(action.owner)],
-            "department": [None, _jsonable(action.department)],
-            "due_on": [None, _jsonable(action.due_on)],
+            "owner": [None, jsonable(action.owner)],
+            "department": [None, jsonable(action.department)],
+            "due_on": [None, jsonable(action.due_on)],
             "cases": [None, [case.reference for case in linked]],
         },
     )
@@ -281,7 +276,7 @@ def action_update(
     for name in EDITABLE:
         old, new = getattr(locked, name), merged[name]
         if old != new:
-            changes[name] = [_jsonable(old), _jsonable(new)]
+            changes[name] = [jsonable(old), jsonable(new)]
             setattr(locked, name, new)
     if not changes:
         return None
@@ -338,18 +333,22 @@ def action_transition(
     return event
 
 
+# Lazy: built at import, translated into the language of each request that is refused.
 _WHO_REFUSAL = {
-    statuses.OWNER: _("Only the action's owner, its department's head or a manager may do this."),
-    statuses.OWNER_OR_VERIFIER: _(
+    statuses.OWNER: gettext_lazy(
+        "Only the action's owner, its department's head or a manager may do this."
+    ),
+    statuses.OWNER_OR_VERIFIER: gettext_lazy(
         "Only the action's owner, its department's head, or a quality or general manager may "
         "do this."
     ),
-    statuses.MANAGER: _(
+    statuses.MANAGER: gettext_lazy(
         "Only the head of the owner department, or a quality or general manager, may cancel "
         "the action."
     ),
-    statuses.VERIFIER: _(
-        "Verifying needs a quality manager or the general manager, and not the action's owner."
+    statuses.VERIFIER: gettext_lazy(
+        "Verifying needs a quality manager or the general manager who neither owns the action "
+        "nor marked it done."
     ),
 }
 
@@ -360,21 +359,24 @@ def _move(locked: Action, *, to: str, by: User, note: str, changes: dict | None 
     locked.status = to
     fields = ["status"]
     if to == Status.DONE:
-        locked.done_at, locked.done_note = now, note
-        fields += ["done_at", "done_note"]
+        locked.done_at, locked.done_by, locked.done_note = now, by, note
+        fields += ["done_at", "done_by", "done_note"]
     elif source == Status.DONE and to == Status.IN_PROGRESS:
-        locked.done_at = None
-        fields.append("done_at")
+        locked.done_at = locked.done_by = None
+        fields += ["done_at", "done_by"]
     if to in (Status.VERIFIED, Status.CANCELLED):
         locked.closed_at = now
         fields.append("closed_at")
     if to == Status.CANCELLED:
         locked.cancel_reason = note
         fields.append("cancel_reason")
-    # Done, verified or cancelled: nothing left to be overdue; back to work: due again.
+    # Done, verified or cancelled: nothing left to be overdue; back to work: due again, and
+    # an escalation nobody acknowledged reminds its tier again.
     locked.next_check_at = next_check(locked)
     fields.append("next_check_at")
     _save(locked, fields)
+    if source not in WORKING_STATUSES and to in WORKING_STATUSES:
+        reminders_rearm(locked, now=now)
     return ActionEvent.objects.create(
         action=locked,
         actor=by,
@@ -399,11 +401,13 @@ def action_verify(
     override_reason: str = "",
     expected_version: int | None = None,
 ) -> Verification:
-    """A done action is verified by a quality or general manager who does not own it, with
-    evidence: a note, and optionally the observation that no new case of its root-cause
-    category (of the same department or product as its cases, if asked) arrived in the last
-    ``window_days`` days, counted by the database now and stored with the verification. If one
-    did arrive, the verification is refused, unless ``override_reason`` says why it stands."""
+    """A done action is verified by a quality or general manager who neither owns it nor made
+    it done, with evidence: a note, and optionally the observation that no new case of its
+    root-cause category (of the same department or product as its cases, if asked) arrived
+    since it was done, at least ``window_days`` days ago — counted by the database now over
+    [done, now] and stored with the verification (both moments). Asked before those days have
+    passed, or with a new case found, the verification is refused, unless ``override_reason``
+    says why it stands anyway."""
     errors: dict[str, list[str]] = {}
     note = _text(
         note,
@@ -433,26 +437,33 @@ def action_verify(
         raise AccessDenied(_WHO_REFUSAL[statuses.VERIFIER])
     now = timezone.now()
     found = None
+    early = False
     if window_days is not None:
+        done_at = done_moment(locked)
+        early = now < window_ready_at(done_at, window_days)
+        if early and not override_reason:
+            message = _wait_message(done_at, window_days)
+            raise TransitionRefused(message, fields={"window_days": [message]})
         found = recurrence_count(
             action=locked,
             window_days=window_days,
+            since=done_at,
             until=now,
             same_department=same_department,
             same_product=same_product,
         )
         if found.count and not override_reason:
             message = ngettext(
-                "%(count)d new case of this root-cause category arrived in the last %(days)d "
-                "days (%(references)s). Send the action back to in progress, or give a reason "
-                "to verify it anyway.",
-                "%(count)d new cases of this root-cause category arrived in the last %(days)d "
-                "days (%(references)s). Send the action back to in progress, or give a reason "
-                "to verify it anyway.",
+                "%(count)d new case of this root-cause category arrived since the action was "
+                "done on %(done)s (%(references)s). Send the action back to in progress, or "
+                "give a reason to verify it anyway.",
+                "%(count)d new cases of this root-cause category arrived since the action was "
+                "done on %(done)s (%(references)s). Send the action back to in progress, or "
+                "give a reason to verify it anyway.",
                 found.count,
             ) % {
                 "count": found.count,
-                "days": window_days,
+                "done": _moment(done_at),
                 "references": ", ".join(found.references),
             }
             raise TransitionRefused(message, fields={"override_reason": [message]})
@@ -463,11 +474,12 @@ def action_verify(
         note=note,
         window_days=window_days,
         window_start=found.since if found else None,
+        window_end=found.until if found else None,
         same_department=bool(found and same_department),
         same_product=bool(found and same_product),
         cases_found=found.count if found else None,
         found=found.references if found else [],
-        override_reason=override_reason if found and found.count else "",
+        override_reason=override_reason if found and (found.count or early) else "",
     )
     evidence = {}
     if found:
@@ -475,6 +487,24 @@ def action_verify(
     _move(locked, to=Status.VERIFIED, by=by, note=note, changes=evidence)
     action.refresh_from_db()
     return verification
+
+
+def _moment(at: datetime) -> str:
+    return formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")
+
+
+def _wait_message(done_at: datetime, window_days: int) -> str:
+    return ngettext(
+        "Wait until %(ready)s: the %(days)d day without a new case is counted from when the "
+        "action was done (%(done)s). Or give the reason to verify it now.",
+        "Wait until %(ready)s: the %(days)d days without a new case are counted from when the "
+        "action was done (%(done)s). Or give the reason to verify it now.",
+        window_days,
+    ) % {
+        "ready": _moment(window_ready_at(done_at, window_days)),
+        "days": window_days,
+        "done": _moment(done_at),
+    }
 
 
 # ---------------------------------------------------------------- cases
@@ -554,9 +584,7 @@ def action_escalation_acknowledge(
         .select_related("action")
         .get(pk=escalation.pk)
     )
-    if not can_act_at_tier(
-        user=by, department_id=locked.action.department_id, tier=min(locked.to_tier, 3)
-    ):
+    if not action_escalation_can_acknowledge(user=by, escalation=locked):
         raise AccessDenied(_("This escalation is for another tier or department."))
     if locked.acknowledged_at is not None:
         raise InvalidInput(_("This escalation was already acknowledged."))

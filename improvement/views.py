@@ -15,14 +15,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from complaints.access import case_get_for_user, cases_visible_to, user_can_view_cases
 from complaints.errors import AccessDenied, CaseConflict, CaseError, InvalidInput
-from escalation.tiers import can_act_at_tier
 
-from . import selectors, services, statuses
+from . import selectors, services
 from .access import (
     action_can_edit,
     action_can_verify,
+    action_escalation_can_acknowledge,
     action_get_for_user,
-    action_may,
+    action_moves_for,
     case_can_record_action,
 )
 from .filters import ActionFilter
@@ -135,10 +135,13 @@ def action_new(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, action: Action, **extra) -> dict:
     user = request.user
     can_edit = action_can_edit(user=user, action=action) and action.status in OPEN_STATUSES
-    escalations = list(action.escalations.select_related("acknowledged_by").order_by("-at"))
+    escalations = list(
+        action.escalations.select_related("acknowledged_by", "action").order_by("-at")
+    )
     for escalation in escalations:
-        escalation.can_acknowledge = escalation.acknowledged_at is None and can_act_at_tier(
-            user=user, department_id=action.department_id, tier=min(escalation.to_tier, 3)
+        escalation.can_acknowledge = (
+            escalation.acknowledged_at is None
+            and action_escalation_can_acknowledge(user=user, escalation=escalation)
         )
     verification = (
         getattr(action, "verification", None) if action.status == Status.VERIFIED else None
@@ -146,16 +149,12 @@ def _detail_context(request: HttpRequest, action: Action, **extra) -> dict:
     return {
         "action": action,
         "now": timezone.now(),
-        "is_overdue": bool(action.is_working and action.due_at <= timezone.now()),
+        "is_overdue": action.is_overdue,
         "links": list(
             action.links.select_related("case", "case__customer").order_by("linked_at", "pk")
         ),
         "history": selectors.action_history(action=action),
-        "moves": [
-            move
-            for move in statuses.moves_from(action.status)
-            if move.via is None and action_may(user=user, action=action, who=move.who)
-        ],
+        "moves": action_moves_for(user=user, action=action),
         "can_edit": can_edit,
         "can_verify": action.status == Status.DONE and action_can_verify(user=user, action=action),
         "verification": verification,
@@ -182,7 +181,7 @@ def _refused(request: HttpRequest, action: Action, exc: CaseError, **forms) -> H
     for form in forms.values():
         _errors_to_form(form, exc)
     if isinstance(exc, CaseConflict):
-        action.refresh_from_db()
+        action = action_get_for_user(user=request.user, pk=action.pk)  # as it is now
         forms = {}
     context = _detail_context(request, action, refusal=exc, **forms)
     return render(request, "improvement/action_detail.html", context, status=_status_of(exc))

@@ -1,6 +1,8 @@
 """Who may read and who may write articles. One place, used by the pages and the API alike:
-every staff role reads published articles; quality managers and administrators (the
-``knowledge.change_article`` permission) also see drafts and retired ones, and write them."""
+every staff role reads published articles, and of their history the versions that were
+published; quality managers and administrators (the ``knowledge.change_article`` permission)
+also see drafts, retired articles and every version, and write them. (A draft is not for
+every reader: one drafted from a case holds that customer's last message.)"""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from django.http import Http404
 
 from complaints.models import User
 
-from .models import Article
+from .models import Article, ArticleVersion
 
 
 def user_can_read_articles(user: User) -> bool:
@@ -29,6 +31,17 @@ def articles_visible_to(*, user: User) -> QuerySet[Article]:
     if user_can_edit_articles(user):
         return Article.objects.all()
     return Article.objects.filter(status=Article.Status.PUBLISHED)
+
+
+def article_versions_visible_to(*, user: User, article: Article) -> QuerySet[ArticleVersion]:
+    """The article's versions the user may read: all of them for those who may edit articles,
+    only those whose status was published for the other readers."""
+    versions = ArticleVersion.objects.filter(article=article)
+    if user_can_edit_articles(user):
+        return versions
+    if user_can_read_articles(user):
+        return versions.filter(status=Article.Status.PUBLISHED)
+    return versions.none()
 
 
 def article_get_for_user(*, user: User, pk: int, write: bool = False) -> Article:

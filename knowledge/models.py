@@ -11,8 +11,6 @@ from django.utils.translation import gettext_lazy as _
 
 from complaints.models import AppendOnlyModel, Case, Category, Remedy, RootCause, User
 
-# The languages an article is written in: the suffix of its fields, per language code.
-LANGUAGES = {"en": "en", "zh-hans": "zh"}
 # What a version keeps: everything an editor writes (status and metadata live beside it).
 CONTENT_FIELDS = (
     "category",
@@ -33,12 +31,9 @@ BILINGUAL_FIELDS = ("title", "guidance", "checks", "reply_template")
 
 
 def language_suffix(language: str | None) -> str:
-    """``zh`` for Chinese (zh-hans, zh-cn …), ``en`` for anything else."""
+    """The suffix of an article's fields in a language: ``zh`` for Chinese (zh-hans, zh-cn …),
+    ``en`` for anything else."""
     return "zh" if (language or "").lower().startswith("zh") else "en"
-
-
-def language_code(suffix: str) -> str:
-    return next(code for code, s in LANGUAGES.items() if s == suffix)
 
 
 class Article(models.Model):

@@ -19,7 +19,7 @@ from complaints.models import Case, CaseEvent, Category, Remedy, RootCause, Tier
 from escalation.approvals import ceilings, tier_needed
 
 from . import search, text
-from .access import articles_visible_to, user_can_edit_articles
+from .access import article_versions_visible_to, articles_visible_to, user_can_edit_articles
 from .models import BILINGUAL_FIELDS, CONTENT_FIELDS, Article, ArticleVersion
 from .placeholders import PLACEHOLDERS, case_values, template_fill
 from .services import case_has_good_outcome
@@ -61,8 +61,13 @@ def authority_for(value: Decimal | None, limits: dict[int, Decimal | None]) -> A
 # ---------------------------------------------------------------- history
 
 
-def article_versions(*, article: Article) -> list[ArticleVersion]:
-    return list(article.versions.select_related("by").order_by("-number"))
+def article_versions(*, article: Article, user: User) -> list[ArticleVersion]:
+    """The versions the user may read (``knowledge.access``), newest first: one query."""
+    return list(
+        article_versions_visible_to(user=user, article=article)
+        .select_related("by")
+        .order_by("-number")
+    )
 
 
 @dataclass(frozen=True)
@@ -134,15 +139,19 @@ class VersionView:
     status_changed: bool
 
 
-def version_view(*, article: Article, number: int) -> VersionView:
-    """A version, with what it changed from the one before it."""
-    found = {
-        v.number: v
-        for v in article.versions.select_related("by").filter(number__in=[number - 1, number])
-    }
-    if number not in found:
+def version_view(*, article: Article, number: int, user: User) -> VersionView:
+    """A version the user may read, with what it changed from the one before it that they may
+    read (for a reader who does not edit: the previous published version, so that the changes
+    shown say nothing of the drafts in between). 404 for a version they may not read."""
+    found = list(
+        article_versions_visible_to(user=user, article=article)
+        .select_related("by")
+        .filter(number__lte=number)
+        .order_by("-number")[:2]
+    )
+    if not found or found[0].number != number:
         raise Http404
-    version, previous = found[number], found.get(number - 1)
+    version, previous = found[0], (found[1] if len(found) > 1 else None)
     return VersionView(
         version=version,
         previous=previous,
@@ -153,7 +162,9 @@ def version_view(*, article: Article, number: int) -> VersionView:
 
 def article_uses(*, article: Article) -> int:
     """How many notes and messages were written from the article's reply template (their
-    events name it as their source, ``knowledge:<article>:<version>``)."""
+    events name it as their source, ``knowledge:<article>:<version>``). On PostgreSQL the
+    partial expression index ``caseevent_source_value`` (knowledge's migration 0003) answers
+    it, not a scan of the event table: keep the lookup as it is, or change both together."""
     return CaseEvent.objects.filter(
         changes__source__1__startswith=f"knowledge:{article.pk}:"
     ).count()

@@ -229,7 +229,7 @@ def article_history(request: HttpRequest, pk: int) -> HttpResponse:
         "knowledge/article_history.html",
         {
             "article": article,
-            "versions": selectors.article_versions(article=article),
+            "versions": selectors.article_versions(article=article, user=request.user),
             "editor": user_can_edit_articles(request.user),
         },
     )
@@ -239,7 +239,7 @@ def article_history(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def article_version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     article = article_get_for_user(user=request.user, pk=pk)
-    view = selectors.version_view(article=article, number=number)
+    view = selectors.version_view(article=article, number=number, user=request.user)
     return render(
         request,
         "knowledge/article_version.html",

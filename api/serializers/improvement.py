@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from complaints.forms import staff_who_work_cases
 from complaints.models import Department, RootCause
-from improvement import statuses
+from improvement.access import action_moves_for
 from improvement.evidence import MAX_WINDOW_DAYS
-from improvement.models import WORKING_STATUSES, Action, ActionEvent, Kind, Status, Verification
+from improvement.models import Action, ActionEvent, Kind, Status, Verification
 
 from .common import BlankKeptMixin, DepartmentSerializer, PersonSerializer, StrictSerializerMixin
 
@@ -48,7 +47,11 @@ class ActionSummarySerializer(BlankKeptMixin, serializers.ModelSerializer):
     cases = serializers.SerializerMethodField(
         help_text="The references of the cases it comes from."
     )
-    overdue = serializers.SerializerMethodField()
+    overdue = serializers.BooleanField(
+        source="is_overdue",
+        read_only=True,
+        help_text="Still to be carried out and past the end of its due date.",
+    )
 
     class Meta:
         model = Action
@@ -78,16 +81,16 @@ class ActionSummarySerializer(BlankKeptMixin, serializers.ModelSerializer):
     def get_cases(self, obj: Action) -> list[str]:
         return [link.case.reference for link in obj.links.all()]
 
-    def get_overdue(self, obj: Action) -> bool:
-        return bool(obj.status in WORKING_STATUSES and obj.due_at <= timezone.now())
-
 
 class ActionSerializer(ActionSummarySerializer):
     """The whole action, with the moves open from its status."""
 
     recorded_by = PersonSerializer(read_only=True)
+    done_by = PersonSerializer(read_only=True, allow_null=True)
     verification = serializers.SerializerMethodField()
-    moves = serializers.SerializerMethodField(help_text="The status changes open from here.")
+    moves = serializers.SerializerMethodField(
+        help_text="The status changes you may make from here (verifying is the verify endpoint)."
+    )
 
     class Meta(ActionSummarySerializer.Meta):
         fields = [
@@ -96,6 +99,7 @@ class ActionSerializer(ActionSummarySerializer):
             "plan",
             "recorded_by",
             "done_at",
+            "done_by",
             "done_note",
             "closed_at",
             "cancel_reason",
@@ -120,7 +124,7 @@ class ActionSerializer(ActionSummarySerializer):
                 "kind": m.kind,
                 "needs_note": m.note_required is not None,
             }
-            for m in statuses.moves_from(obj.status)
+            for m in action_moves_for(user=self.context["request"].user, action=obj)
         ]
 
 
@@ -193,8 +197,10 @@ class ActionVerifyInputSerializer(StrictSerializerMixin, serializers.Serializer)
         required=False,
         allow_null=True,
         default=None,
-        help_text="Check that no new case of the action's root cause arrived in this many "
-        "days (counted now); refused with 409 if one did, unless override_reason says why.",
+        help_text="Check that no new case of the action's root cause arrived since the action "
+        "was done, at least this many days ago (counted now, over [done, now]: window_start, "
+        "window_end); refused with 409 if one did, or if the days have not passed yet, unless "
+        "override_reason says why it is verified anyway.",
     )
     same_department = serializers.BooleanField(required=False, default=False)
     same_product = serializers.BooleanField(required=False, default=False)

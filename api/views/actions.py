@@ -45,7 +45,9 @@ IF_MATCH = OpenApiParameter(
 
 def _action_response(request, pk: int, status_code: int = 200) -> Response:
     # Read again with its cases, as the caller may see it now.
-    found = selectors.action_list(user=request.user).get(pk=pk)
+    found = (
+        selectors.action_list(user=request.user).select_related("recorded_by", "done_by").get(pk=pk)
+    )
     data = ActionSerializer(found, context={"request": request}).data
     return Response(data, status=status_code, headers={"ETag": f'"{found.version}"'})
 
@@ -137,8 +139,10 @@ class ActionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Verify a done action, with evidence",
-        description="Quality and general managers who do not own it. Optionally with the "
-        "count, by the database now, of new cases of its root cause in `window_days` days.",
+        description="Quality and general managers who neither own it nor marked it done. "
+        "Optionally with the "
+        "count, by the database now, of new cases of its root cause since it was done, at least "
+        "`window_days` days ago.",
         request=ActionVerifyInputSerializer,
         parameters=[IF_MATCH],
     )

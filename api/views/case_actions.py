@@ -12,7 +12,8 @@ from ..serializers.improvement import ActionSummarySerializer
 
 
 class CaseActions:
-    """The actions a case is linked to, as its page's panel shows them. Mixed into
+    """The actions a case is linked to, as its page's panel shows them (and in its order: open
+    ones first, then by due date). Mixed into
     ``CaseViewSet`` (so it lives under /api/v1/cases/{reference}/)."""
 
     @extend_schema(
@@ -23,7 +24,7 @@ class CaseActions:
     @action(detail=True, methods=["get"], url_path="actions", filter_backends=[])
     def actions(self, request, reference: str):
         case = self._case()
-        qs = selectors.action_list(user=request.user).filter(links__case=case)
-        page = self.paginate_queryset(qs.order_by("due_on", "pk"))
+        qs = selectors.actions_of_case(user=request.user, case=case, with_cases=True)
+        page = self.paginate_queryset(qs)
         data = ActionSummarySerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)

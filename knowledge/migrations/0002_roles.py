@@ -1,16 +1,15 @@
 """The roles' knowledge-base permissions (complaints.roles: every role reads, quality managers
-and administrators write): roles_sync again, as complaints' 0002 does. roles_sync gives each
-role exactly its listed permissions, which drops the admin permissions escalation's 0002 grants
-the editing roles outside that list, so they are granted again."""
+and administrators write), added to the role groups: roles_grant takes nothing away, so what
+an administrator granted the roles on an existing database stays (roles_sync's exact set is
+for the fresh database only, complaints' 0002)."""
 
 from django.db import migrations
 
 
-def sync_roles(apps, schema_editor):
+def grant_roles(apps, schema_editor):
     from django.contrib.auth.management import create_permissions
 
-    from complaints.roles import roles_sync
-    from escalation.defaults import editors_grant
+    from complaints.roles import roles_grant
 
     # Permissions are normally created after all migrations; make sure they exist now.
     for app_config in apps.get_app_configs():
@@ -18,10 +17,11 @@ def sync_roles(apps, schema_editor):
         create_permissions(app_config, verbosity=0)
         app_config.models_module = None
 
-    group_model = apps.get_model("auth", "Group")
-    permission_model = apps.get_model("auth", "Permission")
-    roles_sync(group_model=group_model, permission_model=permission_model)
-    editors_grant(group_model=group_model, permission_model=permission_model)
+    roles_grant(
+        group_model=apps.get_model("auth", "Group"),
+        permission_model=apps.get_model("auth", "Permission"),
+        app_label="knowledge",
+    )
 
 
 class Migration(migrations.Migration):
@@ -31,4 +31,4 @@ class Migration(migrations.Migration):
         ("escalation", "0002_defaults"),
     ]
 
-    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(grant_roles, migrations.RunPython.noop)]

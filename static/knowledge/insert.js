@@ -1,8 +1,10 @@
 // The case page's knowledge-base panel: "Insert its reply" asks the server to fill the
 // article's reply template in for this case (knowledge.views.article_fill, JSON), then puts the
-// text into the message box — replacing what the agent selected there, or after what they
-// wrote — ticks "Send to the customer", and names the article in the form's hidden "source"
-// field, so the message's timeline entry says which article it was written from. The agent
+// text into the message box and names the article in the form's hidden "source" field, so the
+// entry's timeline says which article it was written from. Into an empty box it goes as a
+// message: "Send to the customer" is ticked. Into a box the agent was already writing in (an
+// internal note, perhaps) it is added where the cursor is, replacing nothing, and whether it
+// goes to the customer stays as the agent set it: the status line says which it is. The agent
 // reads and edits it before sending with the form's own button. Without this script the
 // button is a link to a page with the filled-in text to copy.
 (function () {
@@ -13,23 +15,33 @@
     return body ? body.form : null;
   }
 
+  // Puts the text in; true when the box was empty (the text is the whole message).
   function insert(form, data) {
     var body = form.elements.body;
     var current = body.value;
-    var start = body.selectionStart;
-    var end = body.selectionEnd;
-    if (!current.trim()) {
+    var empty = !current.trim();
+    if (empty) {
       body.value = data.text;
-    } else if (start !== end) {
-      body.value = current.slice(0, start) + data.text + current.slice(end);
     } else {
-      body.value = current.replace(/\s*$/, "") + "\n\n" + data.text;
+      var at = typeof body.selectionEnd === "number" ? body.selectionEnd : current.length;
+      var before = current.slice(0, at).replace(/\s*$/, "");
+      var after = current.slice(at).replace(/^\s*/, "");
+      body.value = (before ? before + "\n\n" : "") + data.text + (after ? "\n\n" + after : "");
     }
     // Room for the whole text, up to a screenful.
     body.rows = Math.max(body.rows, Math.min(14, body.value.split("\n").length + 2));
     if (form.elements.source) form.elements.source.value = data.source;
-    if (form.elements.customer_visible) form.elements.customer_visible.checked = true;
+    var visible = form.elements.customer_visible;
+    if (empty && visible) visible.checked = true;
     body.focus();
+    return empty;
+  }
+
+  function said(panel, form, data, empty) {
+    if (empty) return data.notice;
+    var visible = form.elements.customer_visible;
+    var kept = visible && visible.checked ? "data-kb-kept-customer" : "data-kb-kept-internal";
+    return data.notice + " " + panel.getAttribute(kept);
   }
 
   document.addEventListener("click", function (event) {
@@ -50,8 +62,8 @@
         return response.json();
       })
       .then(function (data) {
-        insert(form, data);
-        if (status) status.textContent = data.notice;
+        var empty = insert(form, data);
+        if (status) status.textContent = said(panel, form, data, empty);
       })
       .catch(function () {
         if (status) status.textContent = panel.getAttribute("data-kb-error");

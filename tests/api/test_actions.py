@@ -4,6 +4,7 @@ lists in a fixed number of queries."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -140,11 +141,37 @@ def test_an_action_with_its_etag_moves_and_verification(api, agent, recorded):
         action.reference,
         None,
     )
-    assert [(m["to"], m["needs_note"]) for m in body["moves"]] == [
-        ("in_progress", False),
-        ("done", True),
-        ("cancelled", True),
-    ]
+    assert body["moves"] == []  # the agent may make none of them
+
+
+@pytest.mark.parametrize(
+    ("persona", "status", "expected"),
+    [
+        ("handler", "open", [("in_progress", False), ("done", True)]),
+        ("department_head", "open", [("in_progress", False), ("done", True), ("cancelled", True)]),
+        ("agent", "open", []),
+        ("foreign_handler", "open", []),
+        ("handler", "done", [("in_progress", True)]),
+        # No "verified": that is the verify endpoint, with its evidence.
+        ("quality_manager", "done", [("in_progress", True), ("cancelled", True)]),
+        ("agent", "done", []),
+    ],
+)
+def test_the_moves_are_those_the_caller_may_make_as_on_the_page(
+    api, client, request, handler, recorded, persona, status, expected
+):
+    action = recorded()
+    if status == "done":
+        services.action_transition(action=action, to="done", by=handler, note="Done.")
+    user = request.getfixturevalue(persona)
+    client.force_login(user)
+
+    body = api(user).get(action_url(action)).json()
+    page = client.get(f"/actions/{action.pk}/").content.decode()
+
+    assert [(m["to"], m["needs_note"]) for m in body["moves"]] == expected
+    buttons = re.findall(r'data-testid="move-([a-z_]+)"', page)
+    assert buttons == [to for to, _note in expected]
 
 
 def test_an_unknown_action_is_not_found(api, agent):
@@ -291,20 +318,44 @@ def test_linking_and_unlinking_cases(api, handler, recorded, analysed):
 def test_verifying_with_evidence(api, handler, quality_manager, recorded, time_machine):
     action = recorded()
     services.action_transition(action=action, to="done", by=handler, note="Done.")
+    action.refresh_from_db()
     time_machine.move_to(timezone.now() + timedelta(days=10), tick=False)
 
-    refuted = api(quality_manager).post(
+    early = api(quality_manager).post(
         action_url(action, "verify"), {"note": "Fine.", "window_days": 30}, format="json"
     )
     verified = api(quality_manager).post(
         action_url(action, "verify"), {"note": "Fine.", "window_days": 5}, format="json"
     )
 
-    assert "1 new case" in error(refuted, 409, "refused")["message"]
+    assert error(early, 409, "refused")["message"].startswith("Wait until ")
     assert verified.status_code == 200, verified.content
     body = verified.json()
     assert body["status"] == "verified"
-    assert (body["verification"]["window_days"], body["verification"]["cases_found"]) == (5, 0)
+    evidence = body["verification"]
+    assert (evidence["window_days"], evidence["cases_found"]) == (5, 0)
+    assert (evidence["window_start"], evidence["window_end"]) == (
+        action.done_at.isoformat().replace("+00:00", "Z"),
+        timezone.now().isoformat().replace("+00:00", "Z"),
+    )
+
+
+def test_a_new_case_since_done_refutes_the_verification(
+    api, handler, quality_manager, recorded, analysed, time_machine
+):
+    action = recorded()
+    services.action_transition(action=action, to="done", by=handler, note="Done.")
+    time_machine.move_to(timezone.now() + timedelta(days=2), tick=False)
+    recurred = analysed()  # the same root cause, after the action was done
+    time_machine.move_to(timezone.now() + timedelta(days=8), tick=False)
+
+    refuted = api(quality_manager).post(
+        action_url(action, "verify"), {"note": "Fine.", "window_days": 5}, format="json"
+    )
+
+    message = error(refuted, 409, "refused")["message"]
+    assert message.startswith("1 new case of this root-cause category arrived since")
+    assert recurred.reference in message
 
 
 def test_verifying_needs_a_quality_or_general_manager(api, handler, department_head, recorded):
@@ -316,6 +367,24 @@ def test_verifying_needs_a_quality_or_general_manager(api, handler, department_h
         403,
         "permission_denied",
     )
+
+
+def test_whoever_marked_it_done_may_not_verify_it(
+    api, handler, quality_manager, general_manager, recorded
+):
+    action = recorded()
+    services.action_transition(action=action, to="done", by=quality_manager, note="Swapped.")
+
+    refused = api(quality_manager).post(
+        action_url(action, "verify"), {"note": "Mine is fine."}, format="json"
+    )
+    verified = api(general_manager).post(
+        action_url(action, "verify"), {"note": "Seen."}, format="json"
+    )
+
+    error(refused, 403, "permission_denied")
+    assert verified.status_code == 200, verified.content
+    assert verified.json()["done_by"]["id"] == quality_manager.pk
 
 
 def test_the_history(api, agent, handler, recorded):
@@ -339,3 +408,40 @@ def test_the_actions_of_a_case(api, agent, recorded, analysed):
 
     assert response.status_code == 200
     assert sorted(row["id"] for row in response.json()["results"]) == [first.pk, second.pk]
+
+
+def test_the_actions_of_a_case_come_in_the_case_pages_order_with_their_cases(
+    api, client, agent, quality_manager, recorded, analysed
+):
+    case, other = analysed(), analysed()
+    soon = timezone.localdate() + timedelta(days=2)
+    cancelled = recorded(case, due_on=soon)
+    services.action_transition(action=cancelled, to="cancelled", by=quality_manager, note="Moot.")
+    later = recorded(case, other, due_on=soon + timedelta(days=9))
+    sooner = recorded(case, due_on=soon + timedelta(days=1))
+    client.force_login(agent)
+
+    rows = api(agent).get(case_url(case, "actions")).json()["results"]
+    panel = client.get(f"/cases/{case.reference}/").content.decode()
+
+    # Open ones first, by due date; the closed one last although due first.
+    expected = [sooner, later, cancelled]
+    assert [row["id"] for row in rows] == [a.pk for a in expected]
+    assert re.findall(r'data-testid="case-action" data-reference="([^"]+)"', panel) == [
+        a.reference for a in expected
+    ]
+    assert rows[1]["cases"] == [case.reference, other.reference]
+
+
+def test_the_actions_of_a_case_read_in_a_fixed_number_of_queries(api, agent, recorded, analysed):
+    case = analysed()
+    recorded(case)
+    client = api(agent)
+    client.get(case_url(case, "actions"))
+    few = queries(client, case_url(case, "actions"))
+
+    for _ in range(8):
+        recorded(case, analysed(), analysed())
+
+    assert len(client.get(case_url(case, "actions")).json()["results"]) == 9
+    assert queries(client, case_url(case, "actions")) == few

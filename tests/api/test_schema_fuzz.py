@@ -44,12 +44,13 @@ from schemathesis.specs.openapi.checks import (
 
 from api.tokens import api_token_issue
 from complaints import services
-from complaints.models import Step
+from complaints.models import Step, User
 from complaints.roles import Role
 from config.wsgi import application
 from escalation import approvals
 from escalation import services as escalation_services
 from improvement import services as improvement_services
+from improvement.models import Action
 from knowledge import services as knowledge_services
 from tests.factories import CustomerFactory, DepartmentFactory, staff, walk
 
@@ -426,7 +427,13 @@ def test_each_kind_of_success_answers_as_the_schema_says(records, in_process):
         path_parameters=action,
         body={"to": "done", "note": "Supplier changed."},
     )
-    # The manager recorded it but the handler owns it: the manager may verify it.
+    # Whoever marked it done does not verify it: the handler, who owns it, takes it back and
+    # marks it done; the manager, who recorded it, may verify it.
+    call("POST", on_action + "verify/", 403, path_parameters=action, body={"note": "Checked."})
+    owner = User.objects.get(username="fuzz-handler")
+    on_record = Action.objects.get(pk=records["actions"])
+    for to, note in (("in_progress", "One more batch."), ("done", "All batches now.")):
+        improvement_services.action_transition(action=on_record, to=to, by=owner, note=note)
     call("POST", on_action + "verify/", 200, path_parameters=action, body={"note": "Checked."})
 
     article = {"id": records["articles"]}

@@ -1,7 +1,8 @@
 """A corrective action's journey in a real browser: a handler records it from the page of a case
 that has finished Analyse, links a second case, sees it on both cases and in the actions list,
 marks it done as its owner; a quality manager verifies it with evidence (no new case of its
-root cause in the last days, counted by Heed)."""
+root cause since it was done, counted by Heed): refused until the days asked for have passed,
+verified once they have (the clock moved with time_machine)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def analysed_case(*, agent, handler, department, name: str, days_ago: int):
 
 
 def test_a_handler_records_a_corrective_action_and_a_quality_manager_verifies_it(
-    page: Page, live_server, agent, handler, quality_manager, after_sales
+    page: Page, live_server, time_machine, agent, handler, quality_manager, after_sales
 ):
     first = analysed_case(
         agent=agent, handler=handler, department=after_sales, name="Li Wei", days_ago=20
@@ -117,22 +118,37 @@ def test_a_handler_records_a_corrective_action_and_a_quality_manager_verifies_it
     expect(page.get_by_test_id("verify-panel")).to_have_count(0)  # not the owner's to verify
     log_out(page)
 
-    # The quality manager verifies it: no new case of its root cause in the last ten days.
+    # The quality manager wants ten days without a new case of its root cause since it was
+    # done: asked at once, Heed says until when to wait.
+    action.refresh_from_db()
     log_in(page, quality_manager)
     page.goto(f"/actions/{action.pk}/")
-    panel = page.get_by_test_id("verify-panel")
-    panel.locator("textarea[name=note]").fill(EVIDENCE)
-    panel.locator("input[name=window_days]").fill("10")
-    panel.locator("input[name=same_department]").check()
-    page.get_by_test_id("verify").click()
+
+    def verify() -> None:
+        panel = page.get_by_test_id("verify-panel")
+        expect(panel.get_by_test_id("verify-counted-from")).to_contain_text(
+            "The new cases are counted from when it was done"
+        )
+        panel.locator("textarea[name=note]").fill(EVIDENCE)
+        panel.locator("input[name=window_days]").fill("10")
+        panel.locator("input[name=same_department]").check()
+        page.get_by_test_id("verify").click()
+
+    verify()
+    expect(page.get_by_test_id("refusal")).to_contain_text("Wait until ")
+    expect(page.get_by_test_id("action-status")).to_have_text("Done")
+
+    # Eleven days later it is verified, with the cases counted since it was done.
+    time_machine.move_to(action.done_at + timedelta(days=11), tick=True)
+    page.goto(f"/actions/{action.pk}/")
+    verify()
 
     expect(page.locator(".message.success")).to_contain_text(f"{action.reference} is verified.")
     expect(page.get_by_test_id("action-status")).to_have_text("Verified")
     evidence = page.get_by_test_id("verification")
     expect(evidence).to_contain_text(EVIDENCE)
-    expect(evidence.get_by_test_id("evidence-count")).to_contain_text(
-        "New cases of this root cause in the 10 days before: 0"
-    )
+    expect(evidence.get_by_test_id("evidence-count")).to_contain_text("when it was done, to")
+    expect(evidence.get_by_test_id("evidence-count")).to_contain_text(": 0 · 10 days asked for")
     history = page.get_by_test_id("action-history")
     expect(history.locator("li[data-kind=status]")).to_have_count(3)
     expect(history.locator("li[data-kind=linked]")).to_contain_text(second.reference)
@@ -148,4 +164,6 @@ def test_a_handler_records_a_corrective_action_and_a_quality_manager_verifies_it
         0,
     )
     assert verification.same_department is True
+    assert verification.window_start == action.done_at
+    assert verification.window_end - action.done_at >= timedelta(days=11)
     assert page.problems == []  # no script errors, every static file served

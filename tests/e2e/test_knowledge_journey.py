@@ -2,8 +2,10 @@
 """The knowledge base in a real browser: an agent opens a case and sees the articles suggested
 for it; picks the Chinese template of one (the customer wrote in English, but asked for
 Chinese), inserts it into the message to the customer — placeholders filled in for this case —
-adds a line, and sends it; the timeline says which article it was written from, and the
-customer's tracking page, in a browser of their own, shows the filled-in text."""
+adds a line, and sends it; the timeline says which article it was written from. Later the agent
+inserts the reply into an internal note they are writing: it is added to the note, which stays
+internal. The customer's tracking page, in a browser of their own, shows the filled-in message
+and not the note."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 PASSWORD = "pw-for-tests"  # UserFactory's
 ADDED = " 如有疑问，请直接回复。"  # the agent's own words, after the template
+NOTE = "Called Mr Weber back: the engineer comes on Friday."
 
 
 def publish(by, **content) -> Article:
@@ -120,6 +123,25 @@ def test_agent_inserts_a_suggested_articles_filled_in_reply_and_the_customer_rea
     assert event.customer_visible
     assert event.changes == {"source": [None, f"knowledge:{drum.pk}:{drum.version}"]}
 
+    # Later the agent is writing an internal note and inserts the reply into it: it is added
+    # after what they wrote, replacing nothing, and the note stays internal.
+    visible = page.get_by_label("Send to the customer")
+    body.fill(NOTE)
+    expect(visible).not_to_be_checked()
+    with page.expect_response(re.compile(rf"/knowledge/{drum.pk}/fill/{case.reference}/")):
+        suggestions.first.get_by_test_id("insert-template").click()
+    expect(body).to_have_value(f"{NOTE}\n\n{filled}")
+    expect(visible).not_to_be_checked()
+    expect(panel.get_by_test_id("insert-status")).to_contain_text("stays an internal note")
+    page.get_by_role("button", name="Add to the timeline").click()
+    expect(page.get_by_test_id("timeline").locator("li[data-kind=note]")).to_have_count(1)
+    note = CaseEvent.objects.get(case=case, kind=CaseEvent.Kind.NOTE)
+    # (a form sends its line breaks as CRLF)
+    assert (note.note.replace("\r\n", "\n"), note.customer_visible) == (
+        f"{NOTE}\n\n{filled}",
+        False,
+    )
+
     # The customer, in a browser of their own, reads the filled-in reply on the tracking page.
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
     try:
@@ -129,6 +151,7 @@ def test_agent_inserts_a_suggested_articles_filled_in_reply_and_the_customer_rea
         message = customer.get_by_test_id("tracking-timeline").locator("li", has_text="Hans")
         expect(message.locator("blockquote")).to_have_text(filled + ADDED)
         expect(customer.locator("main")).not_to_contain_text("{customer_name}")
+        expect(customer.locator("main")).not_to_contain_text(NOTE)
     finally:
         context.close()
     assert page.problems == []  # no script errors, every static file served

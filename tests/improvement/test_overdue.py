@@ -246,6 +246,49 @@ def test_a_done_action_reminds_nobody(time_machine, due_action, department_head,
     assert due_action.escalations.get().next_notify_at is None
 
 
+def test_an_escalated_action_back_at_work_after_done_reminds_its_tier_again(
+    time_machine, due_action, department_head, handler, quality_manager
+):
+    at(time_machine, DUE)
+    sweep()  # escalated to the department head, who does not acknowledge it
+    walk_to(due_action, "done", by=handler)
+    at(time_machine, DUE + timedelta(hours=4))
+    sweep()  # the reminder is moot while the action is done: it stops
+    escalation = due_action.escalations.get()
+    assert escalation.next_notify_at is None
+
+    back = at(time_machine, DUE + timedelta(hours=5))
+    services.action_transition(
+        action=due_action, to="in_progress", by=quality_manager, note="Still the old bearings."
+    )
+    escalation.refresh_from_db()
+    assert escalation.next_notify_at == back
+    result = sweep()
+
+    assert result.actions == [Planned("remind", due_action.reference, "", None, 1, 1)]
+    assert notified(due_action, Notification.Kind.REMINDER) == ["head"]
+    escalation.refresh_from_db()
+    assert escalation.next_notify_at == back + timedelta(hours=4)
+
+
+def test_an_acknowledged_escalation_stays_quiet_when_the_action_is_back_at_work(
+    time_machine, due_action, department_head, handler, quality_manager
+):
+    at(time_machine, DUE)
+    sweep()
+    services.action_escalation_acknowledge(
+        escalation=due_action.escalations.get(), by=department_head
+    )
+    walk_to(due_action, "done", by=handler)
+    at(time_machine, DUE + timedelta(hours=5))
+    services.action_transition(
+        action=due_action, to="in_progress", by=quality_manager, note="Still the old bearings."
+    )
+
+    assert sweep().actions == []
+    assert due_action.escalations.get().next_notify_at is None
+
+
 # ---------------------------------------------------------------- one engine
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from complaints.errors import AccessDenied, InvalidInput, TransitionRefused
 from complaints.models import Step, Tier
@@ -365,6 +365,20 @@ def test_who_may_move_an_action_on(request, action, persona, allowed):
         assert state(action) == before
 
 
+def test_a_refused_move_is_explained_in_the_users_language(action, agent, handler):
+    walk_to(action, "done", by=handler)
+    with translation.override("zh-hans"):
+        with pytest.raises(AccessDenied) as refused:
+            services.action_transition(action=action, to="cancelled", by=agent, note="No.")
+        with pytest.raises(AccessDenied) as not_verifier:
+            services.action_verify(action=action, by=handler, note="It works.")
+
+    assert refused.value.messages == ["只有负责部门的部门主任、质量负责人或总经理可以取消此措施。"]
+    assert not_verifier.value.messages == [
+        "效果验证须由质量负责人或总经理进行，且不能是措施负责人本人或将其标记为完成的人。"  # noqa: RUF001 (Chinese punctuation)
+    ]
+
+
 def test_an_action_owned_by_a_department_is_moved_by_its_people(
     record, analysed_case, handler, agent, after_sales, foreign_handler
 ):
@@ -497,3 +511,18 @@ def test_a_field_that_is_not_a_detail_is_refused(action, handler):
     assert refused.value.fields == {"status": ["Not editable."]}
     action.refresh_from_db()
     assert action.status == Status.OPEN
+
+
+def test_the_history_is_append_only_one_by_one_and_in_bulk(action):
+    [event] = action.events.all()
+
+    for write in (
+        event.save,
+        event.delete,
+        lambda: ActionEvent.objects.filter(pk=event.pk).update(note="Changed"),
+        lambda: ActionEvent.objects.filter(pk=event.pk).delete(),
+    ):
+        with pytest.raises(TypeError, match="ActionEvent rows are append-only"):
+            write()
+    event.refresh_from_db()
+    assert (event.note, ActionEvent.objects.count()) == ("", 1)

@@ -333,6 +333,36 @@ def test_a_quality_manager_verifies_with_evidence_from_the_page(
     assert 'data-testid="evidence-count"' in shown.text
 
 
+def test_verifying_before_the_days_since_done_have_passed_is_refused_on_the_page(
+    client, clock, handler, quality_manager, action
+):
+    walk_to(action, "done", by=handler)  # at T0, Monday 2 March 2026, 09:00
+    clock(days=3)
+    client.force_login(quality_manager)
+    assert "counted from when it was done, 03/02/2026 9 a.m." in client.get(page(action)).text
+
+    response = client.post(
+        page(action, "verify"), {"note": "Fine.", "window_days": "5", "version": action.version}
+    )
+
+    assert response.status_code == 422
+    [message] = response.context["refusal"].messages
+    assert message.startswith("Wait until March 7, 2026, 9 a.m.:")
+    assert message in response.text
+    action.refresh_from_db()
+    assert action.status == "done"
+
+    clock(days=5)
+    client.post(
+        page(action, "verify"), {"note": "Fine.", "window_days": "5", "version": action.version}
+    )
+    shown = client.get(page(action)).text
+    assert (
+        "New cases of this root cause from 03/02/2026 9 a.m., when it was done, to "
+        "03/07/2026 9 a.m.: 0 · 5 days asked for"
+    ) in shown
+
+
 def test_a_verification_a_new_case_refutes_is_shown_and_writes_nothing(
     client, clock, handler, quality_manager, action, analysed_case
 ):
@@ -516,6 +546,31 @@ def test_acknowledging_another_departments_escalation_is_refused(client, foreign
 
     escalation.refresh_from_db()
     assert escalation.acknowledged_at is None
+
+
+@pytest.mark.parametrize(
+    ("persona", "may"),
+    [
+        ("department_head", True),
+        ("foreign_head", False),
+        ("handler", False),
+        ("agent", False),
+        ("quality_manager", True),  # a higher tier may act for a lower one, as for cases
+    ],
+)
+def test_the_actions_page_offers_acknowledging_to_whom_the_service_allows_it(
+    request, client, overdue, persona, may
+):
+    [action] = overdue()  # escalated to the head of After-sales
+    user = request.getfixturevalue(persona)
+    client.force_login(user)
+    escalation = action.escalations.get()
+
+    offered = f"/actions/escalations/{escalation.pk}/acknowledge/" in client.get(page(action)).text
+    client.post(f"/actions/escalations/{escalation.pk}/acknowledge/")
+
+    escalation.refresh_from_db()
+    assert (offered, escalation.acknowledged_by) == (may, user if may else None)
 
 
 def test_the_queue_query_count_does_not_grow_with_the_escalated_actions(

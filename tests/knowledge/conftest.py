@@ -9,12 +9,13 @@ from django.db import connection
 
 from complaints import services as case_services
 from complaints.models import Case, Step
+from complaints.roles import Role
 from knowledge import services
 from knowledge.models import Article
 
 # The API tests' client (``api(persona)``) and their cache clearing, for test_api.py.
 from ..api.conftest import _cache_cleared, api  # noqa: F401
-from ..factories import receive_case, walk
+from ..factories import receive_case, staff, walk
 
 # An article as a quality manager writes it: both languages, a template with placeholders.
 NOISY_DRUM = {
@@ -41,6 +42,12 @@ pg_only = pytest.mark.skipif(
 sqlite_only = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="the SQLite fallback (run without DATABASE_URL)"
 )
+
+
+@pytest.fixture
+def administrator(db):
+    """An administrator: writes the knowledge base, as the quality manager does."""
+    return staff(Role.ADMINISTRATOR, username="administrator")
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ def test_what_an_editor_types_is_escaped_on_every_page(client, agent, make_artic
     for address in (
         reverse("knowledge:article_list"),
         reverse("knowledge:article_detail", args=[article.pk]),
-        reverse("knowledge:article_version", args=[article.pk, 1]),
+        reverse("knowledge:article_version", args=[article.pk, 2]),  # the published one
         reverse("complaints:case_detail", args=[case.reference]),
         reverse("knowledge:article_fill", args=[article.pk, case.reference]),
     ):
@@ -59,7 +59,7 @@ def test_what_an_editor_types_is_escaped_on_every_page(client, agent, make_artic
 def test_the_demo_seeding_publishes_bilingual_articles_the_demo_cases_are_suggested(
     agent, quality_manager
 ):
-    signals.demo_seeded.send(sender=None, users={Role.QUALITY_MANAGER: quality_manager})
+    signals.demo_seeded.send(sender=None, users={Role.QUALITY_MANAGER: quality_manager}, cases=[])
 
     articles = Article.objects.filter(status=Article.Status.PUBLISHED)
     assert articles.count() == len(ARTICLES)
@@ -67,5 +67,5 @@ def test_the_demo_seeding_publishes_bilingual_articles_the_demo_cases_are_sugges
     case = receive_case(by=agent, description="The drum makes a loud noise after two weeks.")
     assert search.suggestions_for_case(case=case)[0].title_en == "Noisy washing machine drum"
 
-    signals.demo_seeded.send(sender=None, users={Role.QUALITY_MANAGER: quality_manager})
+    signals.demo_seeded.send(sender=None, users={Role.QUALITY_MANAGER: quality_manager}, cases=[])
     assert Article.objects.count() == len(ARTICLES)  # seeded once

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from complaints import services as case_services
 from complaints.models import CaseEvent, Step
-from knowledge import services
+from knowledge import selectors, services
 from knowledge.forms import ArticleForm
 from knowledge.models import Article
 
@@ -245,6 +245,88 @@ def test_the_history_lists_every_version_and_a_version_shows_what_it_changed(
     ) in page
     assert 'data-testid="change-title_en"' not in page  # unchanged fields are not listed
     assert 'data-testid="restore-version"' not in page  # the current one
+
+
+@pytest.fixture
+def published_after_drafts(quality_manager, make_article):
+    """An article whose drafts held what its published version does not (the customer's
+    name and what they were told, as a draft from a case does): v1 created and v2 edited as
+    drafts, v3 published."""
+    article = make_article(
+        publish=False, reply_template_en="Dear Li Na, your refund of 300 is on its way."
+    )
+    services.article_update(
+        article=article,
+        by=quality_manager,
+        data={"reply_template_en": "Dear {customer_name}, your refund is on its way."},
+        expected_version=1,
+    )
+    services.article_set_status(
+        article=article, by=quality_manager, status="published", expected_version=2
+    )
+    article.refresh_from_db()
+    assert [(v.number, v.status) for v in article.versions.order_by("number")] == [
+        (1, "draft"),
+        (2, "draft"),
+        (3, "published"),
+    ]
+    return article
+
+
+def version_rows(response) -> list[str]:
+    """The version numbers the history page lists, newest first."""
+    return re.findall(r'data-testid="version-row" data-number="(\d+)"', html(response))
+
+
+@pytest.mark.parametrize("persona", ["agent", "handler", "department_head", "general_manager"])
+def test_readers_who_do_not_edit_see_only_the_versions_that_were_published(
+    client, request, published_after_drafts, persona
+):
+    article = published_after_drafts
+    client.force_login(request.getfixturevalue(persona))
+
+    history = client.get(url("article_history", article.pk))
+    published = client.get(url("article_version", article.pk, 3))
+
+    assert version_rows(history) == ["3"]
+    for number in (1, 2):
+        assert client.get(url("article_version", article.pk, number)).status_code == 404
+    # Its changes are shown from nothing: not from the draft before it.
+    assert published.status_code == 200
+    assert "Li Na" not in html(published)
+    assert "The first version" in text(published)
+
+
+@pytest.mark.parametrize("persona", ["quality_manager", "administrator"])
+def test_editors_see_every_version_with_its_drafts(
+    client, request, published_after_drafts, persona
+):
+    article = published_after_drafts
+    client.force_login(request.getfixturevalue(persona))
+
+    history = client.get(url("article_history", article.pk))
+    first = client.get(url("article_version", article.pk, 1))
+    published = client.get(url("article_version", article.pk, 3))
+
+    assert version_rows(history) == ["3", "2", "1"]
+    assert "Li Na" in html(first)
+    assert "What changed since version 2" in text(published)
+
+
+def test_the_history_and_a_version_read_in_a_fixed_number_of_queries(
+    client, agent, quality_manager, article
+):
+    client.force_login(agent)
+    few = query_count(client, url("article_history", article.pk))
+    for number in range(2, 12):
+        services.article_update(
+            article=article,
+            by=quality_manager,
+            data={"checks_en": f"Check {number}."},
+            expected_version=number,
+        )
+
+    assert query_count(client, url("article_history", article.pk)) == few
 
 
 def test_restoring_a_version_from_its_page(client, quality_manager, article):
@@ -488,6 +570,33 @@ def test_a_message_sent_from_a_template_names_the_article_on_the_timeline(
     assert f"written from: the knowledge base's article {article.pk}, version 2" in text(response)
     page = text(client.get(url("article_detail", article.pk)))
     assert "Its reply template was used once." in page
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: the index is made on PostgreSQL only (knowledge's 0003)",
+)
+@pytest.mark.pg
+def test_on_postgresql_an_articles_use_count_reads_its_index_not_the_event_table(
+    agent, article, make_article, case
+):
+    # Not another article's messages (the prefix ends with its colon), nor notes without a source.
+    others = [make_article(title_en=f"Other {n}") for n in range(10)]
+    for source in (f"knowledge:{article.pk}:1", f"knowledge:{article.pk}:2", ""):
+        case_services.case_add_note(case=case, by=agent, body="Hello", source=source)
+    case_services.case_add_note(
+        case=case, by=agent, body="Hello", source=f"knowledge:{others[-1].pk}:2"
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.article_uses(article=article) == 2
+    [count] = queries.captured_queries
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: make the planner choose
+        cursor.execute("EXPLAIN " + count["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "caseevent_source_value" in plan, plan
 
 
 def test_a_message_with_a_malformed_source_is_refused_and_not_written(client, agent, case):
