@@ -7,6 +7,21 @@ from django.utils.translation import gettext_lazy as _
 from .models import Case, CaseEvent, Customer, Department, User
 
 
+class ReadOnly:
+    """For rows that only Heed's services write (events, deadlines, deliveries, the reports'
+    records): the admin shows them and changes nothing. Mixed into a ModelAdmin or an inline of
+    any app."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class StaffAdmin(UserAdmin):
     fieldsets = (*UserAdmin.fieldsets, (_("Heed"), {"fields": ("department",)}))
@@ -62,17 +77,8 @@ class CaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(admin.ModelAdmin):
+class CaseEventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("case", "at", "actor", "kind", "from_step", "to_step", "customer_visible")
     list_filter = ("kind", "customer_visible")
     search_fields = ("case__reference", "note")
     list_select_related = ("case", "actor")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

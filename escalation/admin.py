@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from complaints.admin import ReadOnly
+
 from .models import (
     Approval,
     AuthorityLimit,
@@ -72,17 +74,8 @@ class AuthorityLimitAdmin(admin.ModelAdmin):
     list_display = ["tier", "ceiling"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
     """Written by the sweep and the services only; the admin shows them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Deadline)

@@ -3,18 +3,9 @@ rules are enforced (``improvement.services``)."""
 
 from django.contrib import admin
 
+from complaints.admin import ReadOnly
+
 from .models import Action, ActionCase, ActionEscalation, ActionEvent, Verification
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LinkInline(ReadOnly, admin.TabularInline):

@@ -6,21 +6,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from complaints.admin import ReadOnly
+
 from .models import Article, ArticleVersion
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class VersionInline(admin.TabularInline):
+class VersionInline(ReadOnly, admin.TabularInline):
     model = ArticleVersion
     fields = ("number", "kind", "status", "by", "at", "note", "restored_from")
     readonly_fields = fields
@@ -28,15 +19,9 @@ class VersionInline(admin.TabularInline):
     can_delete = False
     ordering = ("-number",)
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Article)
-class ArticleAdmin(ReadOnlyAdmin):
+class ArticleAdmin(ReadOnly, admin.ModelAdmin):
     list_display = (
         "__str__",
         "category",
@@ -61,7 +46,7 @@ class ArticleAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ArticleVersion)
-class ArticleVersionAdmin(ReadOnlyAdmin):
+class ArticleVersionAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("article", "number", "kind", "status", "by", "at")
     list_filter = ("kind", "status")
     list_select_related = ("article", "by")

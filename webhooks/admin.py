@@ -12,6 +12,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from complaints.admin import ReadOnly
+
 from .models import Delivery, Event, Subscription
 from .services import deliveries_retry_now, subscription_ping, subscription_secret_rotate
 
@@ -85,7 +87,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     """The delivery log: written by the outbox and the senders only."""
 
     list_display = [
@@ -120,15 +122,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
     actions = ["retry_now"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_retry_permission(self, request):
         return request.user.has_perm("webhooks.change_delivery")
