@@ -103,6 +103,14 @@ _DIMENSIONS: dict[str, tuple[Expression | F, Expression, Q]] = {
 }
 
 
+# The same from the daily rollup's rows (``reporting.rollup``): products are kept lower-cased
+# there, with a spelling of each to show.
+_ROLLED_UP_DIMENSIONS = {
+    **_DIMENSIONS,
+    Dimension.PRODUCT: (F("product"), Max("label"), ~Q(product="")),
+}
+
+
 @dataclass
 class SpikeRow:
     """One spiking value, for the dashboard's panel and for recording (not frozen: the view
@@ -162,15 +170,7 @@ def _counted(source: QuerySet[Case] | Figures, dimension: str) -> _Counted:
     if isinstance(source, RollupFigures):
         rows = source.rows_for_spikes(dimension)
         if rows is not None:
-            key, label, has_value = {
-                Dimension.CATEGORY: (F("category"), Max("category"), Q()),
-                Dimension.PRODUCT: (F("product"), Max("label"), ~Q(product="")),
-                Dimension.DEPARTMENT: (
-                    F("department_id"),
-                    Max("department__name"),
-                    Q(department__isnull=False),
-                ),
-            }[dimension]
+            key, label, has_value = _ROLLED_UP_DIMENSIONS[dimension]
             return _Counted(
                 rows,
                 key,
