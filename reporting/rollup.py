@@ -508,6 +508,8 @@ def rollup_catch_up(*, now: datetime | None = None) -> Run:
     days = changed_days(since=state.fresh_as_of - OVERLAP, now=now)
     refreshed = rollup_refresh(days=days, now=now)
     RollupState.objects.filter(pk=1, fresh_as_of__lt=now).update(fresh_as_of=now)
+    if refreshed:
+        log.info("Rollup: %d days recomputed (%s to %s)", refreshed, min(days), max(days))
     return Run(days=refreshed)
 
 
@@ -558,4 +560,5 @@ def rollup_rebuild(
         # What changed while it was built was read by the later chunks or is newer than
         # ``now``: the next catch-up looks from there.
         RollupState.objects.filter(pk=1).update(built_at=timezone.now(), fresh_as_of=now)
+    log.info("Rollup: %d days %s", count, "built afresh" if full else "recomputed")
     return Run(days=count, full=full)
