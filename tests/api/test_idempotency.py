@@ -9,7 +9,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from api.idempotency import idempotency_keys_purge
@@ -20,6 +19,7 @@ from complaints.models import Case, CaseEvent, Step
 from complaints.roles import Role
 from intake import tracking
 
+from ..databases import postgresql_only
 from ..factories import staff
 from ..threads import run_together
 from .conftest import V1, case_url, error
@@ -310,10 +310,7 @@ def concurrently(test):
     marks = [
         pytest.mark.pg,
         pytest.mark.concurrency,
-        pytest.mark.skipif(
-            connection.vendor != "postgresql",
-            reason="needs PostgreSQL: two connections waiting on one unique index",
-        ),
+        postgresql_only("two connections waiting on one unique index"),
         pytest.mark.django_db(transaction=True),
     ]
     for mark in marks:

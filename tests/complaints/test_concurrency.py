@@ -10,23 +10,20 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db import connection
 
 from complaints.errors import CaseConflict
 from complaints.models import Case, CaseEvent, Customer, Step, User
 from complaints.roles import Role
 from complaints.services import case_receive, case_transition, case_update, customer_get_or_create
 
+from ..databases import postgresql_only
 from ..factories import CustomerFactory, receive_case, staff
 from ..threads import run_together
 
 pytestmark = [
     pytest.mark.pg,
     pytest.mark.concurrency,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL: row locks across connections (set DATABASE_URL=postgres://…)",
-    ),
+    postgresql_only("row locks across connections"),
     pytest.mark.django_db(transaction=True),
 ]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from complaints.errors import CaseConflict, TransitionRefused
@@ -16,16 +15,14 @@ from complaints.repeats import REPEAT_WINDOW
 from complaints.roles import Role
 from complaints.services import case_receive
 
+from ..databases import postgresql_only
 from ..factories import CustomerFactory, receive_case, staff
 from ..threads import run_together
 
 pytestmark = [
     pytest.mark.pg,
     pytest.mark.concurrency,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL: row locks across connections (set DATABASE_URL=postgres://…)",
-    ),
+    postgresql_only("row locks across connections"),
     pytest.mark.django_db(transaction=True),
 ]
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 from django.core import mail
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from complaints.models import Case, CaseEvent, Tier
 from escalation.models import Deadline, Escalation, Milestone, Notification
@@ -21,14 +21,12 @@ from escalation.services import case_escalate
 from escalation.sweep import sweep
 from escalation.tasks import sweep_deadlines
 
+from ..databases import postgresql_only
 from ..threads import run_together
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: row locks across connections (set DATABASE_URL=postgres://…)",
-)
+row_locks = postgresql_only("row locks across connections")
 
 TIMEOUT = 30
 
@@ -43,7 +41,7 @@ def rows_written() -> dict[str, int]:
 
 
 @pytest.mark.pg
-@postgresql_only
+@row_locks
 def test_sweeps_running_at_once_escalate_each_breach_exactly_once(decide_case, department_head):
     cases = [decide_case(days_ago=2) for _ in range(20)]
 
@@ -108,7 +106,7 @@ def test_the_sweep_task_delivered_twice_escalates_once(decide_case, department_h
 
 
 @pytest.mark.pg
-@postgresql_only
+@row_locks
 def test_a_sweep_does_not_wait_for_a_case_a_person_is_editing(decide_case, department_head):
     busy, free = decide_case(days_ago=2), decide_case(days_ago=2)
     locked, release = threading.Event(), threading.Event()

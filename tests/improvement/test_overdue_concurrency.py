@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from complaints.models import Step
@@ -19,14 +19,12 @@ from escalation.models import Notification
 from escalation.sweep import sweep
 from improvement.models import Action, ActionEscalation, ActionEvent
 
+from ..databases import postgresql_only
 from ..threads import run_together
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: row locks across connections (set DATABASE_URL=postgres://…)",
-)
+row_locks = postgresql_only("row locks across connections")
 
 TIMEOUT = 30
 
@@ -48,7 +46,7 @@ def tomorrow():
 
 
 @pytest.mark.pg
-@postgresql_only
+@row_locks
 def test_sweeps_running_at_once_escalate_each_overdue_action_exactly_once(
     due_today, department_head
 ):
@@ -88,7 +86,7 @@ def test_the_sweep_run_twice_for_the_same_moment_escalates_once(due_today, depar
 
 
 @pytest.mark.pg
-@postgresql_only
+@row_locks
 def test_a_sweep_does_not_wait_for_an_action_a_person_is_changing(due_today, department_head):
     busy, free = due_today(2)
     locked, release = threading.Event(), threading.Event()

@@ -21,6 +21,7 @@ from complaints.models import Case, Channel, Customer, Step
 from complaints.repeats import REPEAT_WINDOW, open_cases_related
 from reporting.filters import repeat_q
 
+from ..databases import postgresql_only
 from ..factories import CustomerFactory, intake_form, receive_case, walk
 from .test_inbound_email import auth, post, postmark
 
@@ -402,9 +403,7 @@ def test_the_intake_form_asks_for_the_related_hint_as_the_order_or_product_is_ty
 
 
 @pytest.mark.pg
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="reads PostgreSQL's plan (set DATABASE_URL)"
-)
+@postgresql_only("reads PostgreSQL's plan")
 def test_the_product_hint_uses_its_partial_index_on_postgresql(agent):
     receive_case(by=agent, product="Kettle")
     qs = (

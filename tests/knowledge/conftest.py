@@ -15,6 +15,7 @@ from knowledge.models import Article
 
 # The API tests' client (``api(persona)``) and their cache clearing, for test_api.py.
 from ..api.conftest import _cache_cleared, api  # noqa: F401
+from ..databases import postgresql_only
 from ..factories import receive_case, staff, walk
 
 # An article as a quality manager writes it: both languages, a template with placeholders.
@@ -35,10 +36,7 @@ NOISY_DRUM = {
     "之前维修。{agent_name}",
 }
 
-pg_only = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: full-text search (set DATABASE_URL=postgres://…)",
-)
+pg_only = postgresql_only("full-text search")
 sqlite_only = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="the SQLite fallback (run without DATABASE_URL)"
 )

@@ -8,7 +8,6 @@ Each thread opens its own connection; the flush after each test removes the role
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from complaints.models import Case, User
 from complaints.roles import Role
@@ -16,6 +15,7 @@ from knowledge import services
 from knowledge.errors import ArticleConflict
 from knowledge.models import Article
 
+from ..databases import postgresql_only
 from ..factories import staff
 from ..threads import run_together
 from .conftest import NOISY_DRUM
@@ -23,10 +23,7 @@ from .conftest import NOISY_DRUM
 pytestmark = [
     pytest.mark.pg,
     pytest.mark.concurrency,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL: row locks across connections (set DATABASE_URL=postgres://…)",
-    ),
+    postgresql_only("row locks across connections"),
     pytest.mark.django_db(transaction=True),
 ]
 

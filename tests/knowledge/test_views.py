@@ -21,6 +21,7 @@ from knowledge import selectors, services
 from knowledge.forms import ArticleForm
 from knowledge.models import Article
 
+from ..databases import postgresql_only
 from ..factories import receive_case, walk
 from .conftest import NOISY_DRUM
 
@@ -572,10 +573,7 @@ def test_a_message_sent_from_a_template_names_the_article_on_the_timeline(
     assert "Its reply template was used once." in page
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: the index is made on PostgreSQL only (knowledge's 0003)",
-)
+@postgresql_only("the index is made on PostgreSQL only (knowledge's 0003)")
 @pytest.mark.pg
 def test_on_postgresql_an_articles_use_count_reads_its_index_not_the_event_table(
     agent, article, make_article, case

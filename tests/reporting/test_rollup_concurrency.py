@@ -6,22 +6,19 @@ database writes."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from reporting.models import DailyFigures, DailyProducts, DailyStays
 from reporting.rollup import rollup_rebuild, rollup_refresh
 from tests.factories import CustomerFactory, receive_case, walk
 
+from ..databases import postgresql_only
 from ..threads import run_together
 
 pytestmark = [
     pytest.mark.concurrency,
     pytest.mark.pg,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL: several writers at once (set DATABASE_URL=postgres://…)",
-    ),
+    postgresql_only("several writers at once"),
 ]
 
 

@@ -9,24 +9,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from webhooks.delivery import _claim, _send, deliveries_send, lease
 from webhooks.models import Delivery
 
+from ..databases import postgresql_only
 from ..threads import run_together
 from .conftest import SubscriptionFactory, ping_delivery
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: row locks across connections (set DATABASE_URL=postgres://…)",
-)
+row_locks = postgresql_only("row locks across connections")
 
 
 @pytest.mark.pg
-@postgresql_only
+@row_locks
 def test_senders_running_at_once_send_each_delivery_exactly_once(receiver):
     subscription = SubscriptionFactory(url=receiver.url)
     rows = [ping_delivery(subscription) for _ in range(40)]
