@@ -35,8 +35,11 @@ run: install
 	@# honcho gives the first process (web) the starting port.
 	$(BIN)/honcho start -f Procfile.dev -p $(PORT)
 
+# The suite in parallel: one process per core (TEST_WORKERS=0 for one process), each with a test
+# database and Redis keys of its own.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --numprocesses=$(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -53,7 +56,7 @@ messages: install
 
 # Benchmarks print their figures; run them on PostgreSQL (DATABASE_URL) for the real numbers.
 bench: install
-	$(BIN)/pytest tests/bench -m bench -s -q
+	$(BIN)/pytest tests/bench -m bench -s -q --numprocesses=0
 
 check: install
 	DEBUG=false ALLOWED_HOSTS=heed.example EMAIL_URL=smtp+tls://heed.example:587 \

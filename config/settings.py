@@ -4,8 +4,6 @@ Local runs get safe embedded defaults (SQLite, a filesystem Celery broker, conso
 With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be set or start-up fails.
 """
 
-import sys
-import tempfile
 from pathlib import Path
 
 import environ
@@ -158,8 +156,6 @@ STATICFILES_DIRS = [
 # Files customers and staff attach to a case: outside the web root, never served by the web
 # server, only through the views that check who is asking (complaints.attachments).
 ATTACHMENTS_ROOT = Path(env.str("ATTACHMENTS_ROOT", default=str(VAR_DIR / "attachments")))
-if "pytest" in sys.modules:  # tests write their uploads to a directory of their own
-    ATTACHMENTS_ROOT = Path(tempfile.mkdtemp(prefix="heed-test-attachments-"))
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 ATTACHMENTS_PER_CASE = env.int("ATTACHMENTS_PER_CASE", default=30)
 STORAGES = {
@@ -205,12 +201,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Heed <complaints@hee
 
 # Celery: Redis when REDIS_URL is set; otherwise a broker that needs no server.
 REDIS_URL = env.str("REDIS_URL", default="")
-if "pytest" in sys.modules:
-    # Tasks queued by tests (after commit) go nowhere: never into the developer's or CI's broker,
-    # where a running worker would act on ids from the test database. The worker test runs a
-    # real worker outside pytest, on a Redis database of its own.
-    CELERY_BROKER_URL = "memory://"
-elif REDIS_URL:
+if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
 else:
     _broker_dir = VAR_DIR / "celery-broker"
@@ -354,9 +345,3 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
-
-# Tests (pytest is loaded): the fast password hasher. Django's test set-up swaps every mailer
-# for the in-memory one by itself.
-TESTING = "pytest" in sys.modules
-if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

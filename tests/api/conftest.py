@@ -7,7 +7,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -20,6 +19,7 @@ from complaints.models import Case, Step, Tier
 from escalation.models import Policy
 from escalation.sweep import sweep
 
+from ..caches import cache_clear
 from ..factories import receive_case, walk
 
 V1 = "/api/v1"
@@ -29,11 +29,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 @pytest.fixture(autouse=True)
 def _cache_cleared():
     """The tracking and sign-in limits and DRF's per-user throttle count requests in the cache,
-    which is in-process memory in tests and outlives a test (and SQLite hands the same user ids
-    out again): every test starts with nothing counted."""
-    cache.clear()
+    which outlives a test (and SQLite hands the same user ids out again): every test starts
+    with nothing counted."""
+    cache_clear()
     yield
-    cache.clear()
+    cache_clear()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from playwright.sync_api import Page, expect
 
 from complaints.models import (
@@ -29,6 +28,7 @@ from complaints.models import (
 )
 from intake import tracking
 
+from ..caches import cache_clear
 from ..factories import active_digests
 from . import test_tracking_journey
 from .conftest import TIMEOUT_MS
@@ -89,9 +89,9 @@ def expect_nothing_internal(customer: Page, *, staff_surname: str, handler_name:
 def test_customer_complains_online_follows_the_case_agrees_and_rates_it_closed(
     page: Page, new_browser, live_server, agent, after_sales, handler, tmp_path
 ):
-    # The customer pages count requests per address in the cache (locmem, shared with the live
+    # The customer pages count requests per address in the cache (shared with the live
     # server's thread): start from empty so that no earlier test's count carries over.
-    cache.clear()
+    cache_clear()
     agent.first_name, agent.last_name = "Mei", "Zhang-Hollis"
     agent.save(update_fields=["first_name", "last_name"])
     handler.first_name, handler.last_name = "Bo", "Okonkwo-Lind"
@@ -280,7 +280,7 @@ def test_customer_complains_online_follows_the_case_agrees_and_rates_it_closed(
 
 
 def test_a_filled_honeypot_gets_the_thank_you_page_and_creates_nothing(new_browser):
-    cache.clear()  # the public form's limit counts per address
+    cache_clear()  # the public form's limit counts per address
     robot = new_browser()
     robot.goto("/complain/")
     fill_complaint(robot)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -22,6 +21,7 @@ from complaints.roles import Role
 from knowledge import services
 from knowledge.models import Article
 
+from ..caches import cache_clear
 from ..factories import CustomerFactory, staff
 from .conftest import TIMEOUT_MS
 
@@ -46,7 +46,7 @@ def publish(by, **content) -> Article:
 def test_agent_inserts_a_suggested_articles_filled_in_reply_and_the_customer_reads_it(
     page: Page, browser, live_server, agent
 ):
-    cache.clear()  # the tracking page's rate limit counts in the cache
+    cache_clear()  # the tracking page's rate limit counts in the cache
     agent.first_name = "Mei"
     agent.save(update_fields=["first_name"])
     quality = staff(Role.QUALITY_MANAGER, username="quality")

@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from playwright.sync_api import Page, expect
 
 from complaints.models import Case, CaseEvent, Step, tracking_digest
 from complaints.roles import Role
 from intake import tracking
 
+from ..caches import cache_clear
 from ..factories import active_digests
 from .conftest import TIMEOUT_MS
 
@@ -113,9 +113,9 @@ def expect_not_found(page: Page, path: str) -> None:
 def test_customer_link_shows_the_step_and_messages_never_notes_until_a_new_link_replaces_it(
     page: Page, new_browser, live_server, agent
 ):
-    # The customer's pages count requests per address in the cache (locmem here, shared with
+    # The customer's pages count requests per address in the cache (shared with
     # the live server's thread); start from empty so that no earlier test's count carries over.
-    cache.clear()
+    cache_clear()
     # A name to look for (and a surname that must not show) on the customer's page.
     agent.first_name, agent.last_name = "Mei", "Zhang-Hollis"
     agent.save(update_fields=["first_name", "last_name"])
@@ -258,7 +258,7 @@ def test_customer_agrees_at_confirm_rates_at_follow_up_and_the_case_closes(
 
     from ..factories import CustomerFactory, walk
 
-    cache.clear()  # the customer pages' rate limit counts per address
+    cache_clear()  # the customer pages' rate limit counts per address
     received = services.case_receive(
         by=agent,
         customer=CustomerFactory(),

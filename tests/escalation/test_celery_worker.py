@@ -7,105 +7,19 @@ without them, except in CI (``CI`` set), where a missing service must fail the r
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from complaints.models import Tier
 from escalation.models import Escalation, Notification
 
+from ..workers import broker_keys, celery_worker, require_postgresql_and_redis, wait_until
+
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
-
-# A Redis database of the tests' own, flushed first: no other worker takes our tasks.
-REDIS_DB = 11
-# How long the worker may take to start and sweep (it is an outside process: we poll it).
-TIMEOUT = 60
-POLL = 0.5
-
-
-def require(ready: bool, message: str) -> None:
-    if not ready:
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def redis_url() -> str:
-    parts = urlsplit(settings.REDIS_URL)
-    return urlunsplit(parts._replace(path=f"/{REDIS_DB}"))
-
-
-def database_url() -> str:
-    """This test's database (pytest-django's test_… one), as DATABASE_URL."""
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    return f"postgres://{quote(db['USER'], safe='')}{password}@{host}/{db['NAME']}"
-
-
-def wait_until(what: str, done: Callable[[], bool], worker: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not done():
-        if worker.poll() is not None:
-            pytest.fail(f"the worker exited ({worker.returncode}):\n{log.read_text()[-3000:]}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {TIMEOUT}s. Worker log:\n{log.read_text()[-3000:]}")
-        time.sleep(POLL)  # waiting on another process, not on our own code
-
-
-@contextmanager
-def celery_worker(var_dir: Path, log: Path) -> Iterator[subprocess.Popen]:
-    """``celery -A config worker -B`` (beat embedded), sweeping every second; stopped with TERM
-    (a warm shutdown) when the block ends."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": database_url(),
-        "CONN_MAX_AGE": "0",  # no connection left open when the test database is flushed
-        "REDIS_URL": redis_url(),
-        "SWEEP_INTERVAL": "1",
-        "HEED_VAR_DIR": str(var_dir),
-        "EMAIL_URL": "memorymail://",
-        "PYTHONUNBUFFERED": "1",
-    }
-    command = [
-        str(Path(sys.executable).with_name("celery")),
-        "-A",
-        "config",
-        "worker",
-        "-B",
-        "--pool=solo",
-        "--loglevel=INFO",
-        f"--hostname=heed-test-{os.getpid()}@%h",
-        "--without-gossip",
-        "--without-mingle",
-    ]
-    with log.open("w") as output:
-        worker = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-        try:
-            yield worker
-        finally:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(30)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    worker.wait()
-                    pytest.fail(f"the worker did not stop within 30s:\n{log.read_text()[-3000:]}")
 
 
 def sweeps_done(log: Path) -> int:
@@ -113,26 +27,22 @@ def sweeps_done(log: Path) -> int:
 
 
 @pytest.fixture
-def empty_redis_db() -> Iterator[None]:
-    """The worker's Redis database, empty before and after (no queued task left over)."""
-    require(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL=postgres://…)")
-    require(bool(settings.REDIS_URL), "needs Redis (set REDIS_URL=redis://…)")
-    import redis
-
-    client = redis.Redis.from_url(redis_url())
-    client.flushdb()
-    yield
-    client.flushdb()
-    client.close()
+def prefix() -> Iterator[str]:
+    """The worker's Redis keys, of this test's own (deleted afterwards)."""
+    require_postgresql_and_redis()
+    with broker_keys(settings.REDIS_URL) as prefix:
+        yield prefix
 
 
 def test_the_worker_and_its_beat_escalate_an_overdue_case_once(
-    empty_redis_db, tmp_path, decide_case, department_head
+    prefix, tmp_path, decide_case, department_head
 ):
     case = decide_case(days_ago=2)
     var_dir, log = tmp_path / "var", tmp_path / "worker.log"
 
-    with celery_worker(var_dir, log) as worker:
+    with celery_worker(
+        var_dir, log, redis_url=settings.REDIS_URL, prefix=prefix, beat=True, SWEEP_INTERVAL="1"
+    ) as worker:
 
         def escalated() -> bool:
             case.refresh_from_db()
