@@ -12,13 +12,15 @@ the survivor's answers at Confirm and Follow up remain its own customer's."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import attachments, signals
+from . import attachments, lifecycle, signals
 from .errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
 from .models import (
     Case,
@@ -32,16 +34,24 @@ from .models import (
 )
 from .services import (
     Received,
+    _apply,
     _attach,
     _event_note,
     _lock,
     _move,
     _receive,
     _save,
+    case_awaiting_reply,
+    jsonable,
     tracking_token_issue,
 )
 
 WEB_INTAKE_USERNAME = "heed-web-form"
+
+
+def tracking_url(token: str) -> str:
+    """The tracking link of a token, on ``SITE_URL`` (the customer's page: ``/t/<token>``)."""
+    return settings.SITE_URL + reverse("tracking:open", kwargs={"token": token})
 
 
 def web_intake_user() -> User:
@@ -166,6 +176,7 @@ def case_customer_message(
         customer_visible=True,
     )
     _attach(target, event, checked)
+    case_awaiting_reply(case=locked, since=event.at)
     signals.customer_replied.send(sender=Case, case=locked, event=event)
     return event
 
@@ -198,11 +209,36 @@ def case_customer_follow_up(
 ) -> CaseEvent:
     """At Follow up, the customer rates the handling and the outcome (1 to 5 each) and says
     whether they are satisfied: satisfied closes the case; not satisfied reopens it (their
-    appeal: back to Analyse, one tier up), and needs a word on why."""
+    appeal: back to Analyse, one tier up), and needs a word on why. Satisfied while a message of
+    theirs still waits for our answer: the rating is recorded and the case waits at Follow up
+    for the answer (nothing they asked is closed unanswered)."""
     comment = _event_note(comment, field="comment")
     if not satisfied and not comment:
         raise InvalidInput(fields={"comment": [_("Please tell us what is still wrong.")]})
     locked = _lock_for_customer(case, Step.FOLLOW_UP, _("We are not asking for your rating now."))
+    if satisfied and locked.awaiting_reply_since is not None:
+        if locked.follow_up_satisfied:
+            raise TransitionRefused(_("We have your rating: we will answer your message first."))
+        ratings = {
+            "handling_rating": handling,
+            "satisfaction_rating": outcome,
+            "follow_up_comment": comment,
+        }
+        changes = _apply(locked, ratings, lifecycle.STEP_FIELDS[Step.FOLLOW_UP])
+        changes["follow_up_satisfied"] = [locked.follow_up_satisfied, True]
+        locked.follow_up_satisfied = True
+        _save(locked, list(changes))
+        event = CaseEvent.objects.create(
+            case=locked,
+            by_customer=True,
+            kind=CaseEvent.Kind.UPDATED,
+            changes={k: [jsonable(a), jsonable(b)] for k, (a, b) in changes.items()},
+            note=comment,
+            customer_visible=True,
+        )
+        signals.customer_replied.send(sender=Case, case=locked, event=event)
+        case.refresh_from_db()
+        return event
     event = _move(
         locked,
         to=Step.CLOSED if satisfied else Step.ANALYSE,
@@ -217,6 +253,21 @@ def case_customer_follow_up(
     signals.customer_replied.send(sender=Case, case=locked, event=event)
     case.refresh_from_db()
     return event
+
+
+@transaction.atomic
+def case_link_request(*, case: Case, channel: str) -> CaseEvent:
+    """Someone gave the case's reference and its customer's email address or phone number at
+    "Lost your link?": a new link goes to that contact (``channel``: email or sms; the notice is
+    ``conversation``'s), and the timeline says it was asked for."""
+    if channel not in ("email", "sms"):
+        raise ValueError(channel)
+    return CaseEvent.objects.create(
+        case=case,
+        kind=CaseEvent.Kind.LINK_REQUESTED,
+        by_customer=True,
+        changes={"contact": [None, channel]},
+    )
 
 
 @transaction.atomic

@@ -19,6 +19,12 @@ class CaseFilter(filters.FilterSet):
     owner = filters.ModelChoiceFilter(label=_("Owner"), queryset=staff_who_work_cases())
     received = filters.DateFromToRangeFilter(label=_("Received between"), field_name="received_at")
     overdue = filters.BooleanFilter(label=_("Overdue"), method="filter_overdue")
+    waiting = filters.BooleanFilter(
+        label=_("Waiting on us (the customer wrote, no answer yet)"),
+        field_name="awaiting_reply_since",
+        lookup_expr="isnull",
+        exclude=True,
+    )
     unassigned = filters.BooleanFilter(
         label=_("Waiting to be taken"), field_name="owner", lookup_expr="isnull"
     )

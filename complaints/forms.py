@@ -4,10 +4,11 @@ needs before the case may move on."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from . import lifecycle
-from .models import Case, Department, Remedy, User
+from .models import Case, Customer, Department, Remedy, User
 
 
 def staff_who_work_cases():
@@ -179,3 +180,45 @@ class NoteForm(forms.Form):
     files = MultipleFileField(label=_("Files"))
     # Set by another app's page that filled the text in (the knowledge base's "Insert").
     source = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+
+
+class ContactPreferencesForm(forms.Form):
+    """How the customer hears from us (``complaints.contact``): on the case page for staff; the
+    tracking page words it for the customer."""
+
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    preferred_channel = forms.ChoiceField(
+        label=_("Tell them by"),
+        choices=Customer.Channel.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    essential_only = forms.BooleanField(
+        label=_("Only essential messages"),
+        help_text=_(
+            "The acknowledgement, a decision waiting for their answer, the closing and new "
+            "links: nothing else."
+        ),
+        required=False,
+    )
+
+    @classmethod
+    def for_customer(cls, customer: Customer, data=None):
+        """The form as the customer's record is now; the channels offered are those we have an
+        address for (and automatic)."""
+        form = cls(
+            data,
+            initial={
+                "language": customer.language,
+                "preferred_channel": customer.preferred_channel,
+                "essential_only": bool(customer.essential_only_since),
+            },
+        )
+        have = {
+            Customer.Channel.EMAIL: bool(customer.email),
+            Customer.Channel.SMS: bool(customer.phone),
+        }
+        form.fields["preferred_channel"].choices = [
+            (value, label) for value, label in Customer.Channel.choices if not value or have[value]
+        ]
+        return form

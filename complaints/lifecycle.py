@@ -134,6 +134,14 @@ _RECEIVED = (
     Requirement("receiver", _("Record who received the complaint.")),
 )
 
+# Nothing the customer wrote is left without an answer when the case closes (a staff message to
+# the customer answers it; ``Case.awaiting_reply_since``).
+_ANSWERED = Requirement(
+    "awaiting_reply_since",
+    _("The customer's last message has no answer yet: write to them before closing."),
+    present=lambda c: c.awaiting_reply_since is None,
+)
+
 MOVES: dict[tuple[str, str], Move] = {
     (m.source, m.target): m
     for m in (
@@ -218,7 +226,10 @@ MOVES: dict[tuple[str, str], Move] = {
             Step.CLOSED,
             _("Satisfied — close the case"),
             sets={"follow_up_satisfied": True},
-            requires=(Requirement("satisfaction_rating", _("Record the customer's rating.")),),
+            requires=(
+                Requirement("satisfaction_rating", _("Record the customer's rating.")),
+                _ANSWERED,
+            ),
         ),
         Move(
             Step.FOLLOW_UP,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -138,7 +139,27 @@ class Customer(models.Model):
     # Phone in E.164 and email lower-cased, so intake finds an existing customer by either.
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     email = models.EmailField(_("email"), blank=True)
+
+    class Channel(models.TextChoices):
+        """How the customer wants to hear from us (``conversation``)."""
+
+        AUTOMATIC = "", _("Automatic: email if we have an address, else SMS")
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+
     type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.NEW)
+    # What every notice to the customer is written in and sent by (``conversation``).
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=10, choices=Channel.choices, blank=True
+    )
+    # Set: the customer hears only what is essential (the acknowledgement, a decision waiting
+    # for their agreement, the closing, their link); when and by whom it was asked.
+    essential_only_since = models.DateTimeField(
+        _("only essential messages since"), null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -288,6 +309,12 @@ class Case(models.Model):
     )
     due_at = models.DateTimeField(_("next deadline"), null=True, blank=True, editable=False)
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+    # Kept by the core, never by a form: since when a message of the customer's waits for our
+    # answer (a staff message to the customer answers it). Null: nothing waits. A case cannot
+    # close while one does.
+    awaiting_reply_since = models.DateTimeField(
+        _("waiting on us since"), null=True, blank=True, editable=False
+    )
     # Kept by the core (``complaints.repeats``), never by a form: the same customer's latest
     # earlier case received within the 90 days before this one (cases merged into another left
     # out). Null: not a repeat. No index of its own: reporting reads it through
@@ -341,6 +368,12 @@ class Case(models.Model):
             models.Index(fields=["updated_at"], name="case_updated"),
             # Reporting's repeat complainants: the same customer's cases in the 90 days before.
             models.Index(fields=["customer", "received_at"], name="case_customer_received"),
+            # "Waiting on us": the cases with a customer message not answered yet (few rows).
+            models.Index(
+                fields=["awaiting_reply_since"],
+                condition=Q(awaiting_reply_since__isnull=False),
+                name="case_awaiting_reply",
+            ),
             # Overdue counts and "sort by due": open cases past their next deadline.
             models.Index(
                 fields=["due_at"], condition=Q(due_at__isnull=False), name="case_due_open"
@@ -511,6 +544,11 @@ class CaseEvent(AppendOnlyModel):
         REVIEW_OUTCOME = "review_outcome", _("External review outcome")
         LINK_RENEWED = "link_renewed", _("Tracking link renewed")
         CUSTOMER_MESSAGE = "customer_message", _("Message from the customer")
+        # Someone gave the case's reference and its customer's contact at "Lost your link?"
+        # (``intake``): a new link went to that contact.
+        LINK_REQUESTED = "link_requested", _("Tracking link asked for again")
+        # The customer changed what they hear from us (language, channel, essential only).
+        PREFERENCES = "preferences", _("Contact preferences changed")
         # Written on both cases by ``complaints.merging.case_merge``.
         MERGED = "merged", _("Merged")
 
@@ -547,3 +585,11 @@ class CaseEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:
+            from .signals import case_event_written
+
+            case_event_written.send(sender=CaseEvent, event=self)

@@ -25,6 +25,13 @@ _WRITE_KNOWLEDGE = [
     "knowledge.change_article",
     "knowledge.view_articleversion",
 ]
+# What the customer is told (conversation/): quality managers edit the notices' texts in the
+# admin and read the notices sent.
+_NOTICE_TEXTS = [
+    "conversation.view_noticetemplate",
+    "conversation.change_noticetemplate",
+    "conversation.view_notice",
+]
 
 # What each role may do. Who may work which case is decided in complaints.access.
 # Adding to this needs a migration that adds the new permissions with roles_grant (as
@@ -34,13 +41,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENT: _WORK + _INTAKE + _READ_KNOWLEDGE,
     Role.HANDLER: _WORK + _READ_KNOWLEDGE,
     Role.DEPARTMENT_HEAD: _WORK + _INTAKE + _READ_KNOWLEDGE,
-    Role.QUALITY_MANAGER: _WORK + _INTAKE + _MANAGE + _READ_KNOWLEDGE + _WRITE_KNOWLEDGE,
+    Role.QUALITY_MANAGER: _WORK
+    + _INTAKE
+    + _MANAGE
+    + _READ_KNOWLEDGE
+    + _WRITE_KNOWLEDGE
+    + _NOTICE_TEXTS,
     Role.GENERAL_MANAGER: _WORK + _INTAKE + _MANAGE + _READ_KNOWLEDGE,
     Role.ADMINISTRATOR: _WORK
     + _INTAKE
     + _MANAGE
     + _READ_KNOWLEDGE
     + _WRITE_KNOWLEDGE
+    + _NOTICE_TEXTS
     + [
         "complaints.add_department",
         "complaints.change_department",

@@ -3,10 +3,12 @@ case), its files."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,10 +43,13 @@ def my_cases(*, user: User) -> QuerySet[Case]:
 
 
 def navigation_counts(*, user: User) -> dict[str, int]:
-    """My open cases and how many of them are overdue, in one query; for those who may take
-    them, the open cases no one owns yet (sent through the public form), in one more."""
+    """My open cases, how many of them are overdue and how many wait for our answer to the
+    customer, in one query; for those who may take them, the open cases no one owns yet (sent
+    through the public form), in one more."""
     counts = my_cases(user=user).aggregate(
-        open=Count("pk"), overdue=Count("pk", filter=overdue_q())
+        open=Count("pk"),
+        overdue=Count("pk", filter=overdue_q()),
+        waiting=Count("pk", filter=Q(awaiting_reply_since__isnull=False)),
     )
     if user.has_perm("complaints.add_case"):
         counts["unassigned"] = waiting_to_be_taken(user=user).count()
@@ -104,9 +109,21 @@ class ChangeRow:
     new: str
 
 
-# Labels for the keys other apps write into events' changes that are not case fields (the
-# escalation app registers its reasons and milestones here): key → (label, {value: label}).
-EXTRA_CHANGE_LABELS: dict[str, tuple[Any, dict[str, Any]]] = {}
+# Labels for the keys events' changes hold that are not case fields: the customer's contact
+# preferences (``contact``), the channel a link was asked for by, and the keys other apps write
+# (the escalation app registers its reasons and milestones here): key → (label, {value: label}).
+EXTRA_CHANGE_LABELS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "language": (gettext_lazy("language"), dict(settings.LANGUAGES)),
+    "preferred_channel": (gettext_lazy("preferred channel"), dict(Customer.Channel.choices)),
+    "essential_only": (
+        gettext_lazy("only essential messages"),
+        {True: gettext_lazy("yes"), False: gettext_lazy("no")},
+    ),
+    "contact": (
+        gettext_lazy("sent by"),
+        {"email": gettext_lazy("Email"), "sms": gettext_lazy("SMS")},
+    ),
+}
 
 _PEOPLE_FIELDS = {"owner", "responsible_person", "remedy_approved_by", "receiver"}
 # Changes that name another case by its pk (merging), shown by its reference.
@@ -175,6 +192,18 @@ def _change_rows(event: CaseEvent, people: dict, departments: dict, cases: dict)
     return rows
 
 
+# What other apps add under a timeline's events (``conversation``: the notices each event
+# caused): functions registered from their ``AppConfig.ready`` with ``timeline_extras_register``,
+# each given all the events at once (a fixed number of queries, whatever the length) and
+# returning {event pk: [HTML, already rendered and escaped]}.
+_TIMELINE_EXTRAS: list[Callable[[list[CaseEvent]], dict[int, list[str]]]] = []
+
+
+def timeline_extras_register(extras: Callable[[list[CaseEvent]], dict[int, list[str]]]) -> None:
+    if extras not in _TIMELINE_EXTRAS:
+        _TIMELINE_EXTRAS.append(extras)
+
+
 def case_timeline(*, case: Case) -> list[CaseEvent]:
     """The case's events and those of the cases merged into it, oldest first, each with
     ``change_rows`` ready to show and ``from_case`` (the merged case it came from, or None).
@@ -200,9 +229,14 @@ def case_timeline(*, case: Case) -> list[CaseEvent]:
         if case_ids
         else {}
     )
+    extras: dict[int, list[str]] = {}
+    for add in _TIMELINE_EXTRAS:
+        for pk, html in add(events).items():
+            extras.setdefault(pk, []).extend(html)
     for event in events:
         event.from_case = event.case if event.case_id != case.pk else None
         event.change_rows = _change_rows(event, people, departments, cases)
+        event.extras = extras.get(event.pk, [])
     return events
 
 

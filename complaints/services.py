@@ -85,13 +85,19 @@ def customer_get_or_create(
     phone: str = "",
     email: str = "",
     type: str | None = None,
+    language: str | None = None,
+    preferred_channel: str | None = None,
+    default_language: str | None = None,
     update_contact: bool = True,
 ) -> Customer:
     """An intake finds an existing customer by phone or email instead of adding a second one.
     A contact detail the customer did not have yet is added to them, but only by staff: with
     ``update_contact=False`` (the public form, email in: nobody checked who is writing) an
     existing customer is never changed, or anyone could add their own address to someone
-    else's record and have that customer's tracking links sent to it."""
+    else's record and have that customer's tracking links sent to it. The same holds for how
+    the customer hears from us (``language``, ``preferred_channel``): a new customer starts with
+    them, an existing one is changed by staff only. ``default_language`` is a new customer's
+    when ``language`` is not given (the language their complaint is written in)."""
     phone, email = phone_normalize(phone), email_normalize(email)
     name = (name or "").strip()
     if not (phone or email):
@@ -100,6 +106,12 @@ def customer_get_or_create(
         )
     if type is not None and type not in Customer.Type.values:
         raise InvalidInput(fields={"type": [_("Unknown customer type.")]})
+    if default_language not in (None, *dict(settings.LANGUAGES)):
+        raise ValueError(default_language)
+    if language is not None and language not in dict(settings.LANGUAGES):
+        raise InvalidInput(fields={"language": [_("Choose a language we write in.")]})
+    if preferred_channel is not None and preferred_channel not in Customer.Channel.values:
+        raise InvalidInput(fields={"preferred_channel": [_("Choose email or SMS.")]})
     for _attempt in range(3):
         customer = customer_find(phone=phone, email=email)
         if customer is None:
@@ -110,7 +122,12 @@ def customer_get_or_create(
             try:
                 with transaction.atomic():
                     return Customer.objects.create(
-                        name=name, phone=phone, email=email, type=type or Customer.Type.NEW
+                        name=name,
+                        phone=phone,
+                        email=email,
+                        type=type or Customer.Type.NEW,
+                        language=language or default_language or settings.LANGUAGE_CODE,
+                        preferred_channel=preferred_channel or "",
                     )
             except IntegrityError:
                 continue  # another intake created them just now: find them on the next pass
@@ -123,9 +140,18 @@ def customer_get_or_create(
         if email and not customer.email and not Customer.objects.filter(email=email).exists():
             customer.email = email
             changed.append("email")
-        if type and type != customer.type:
-            customer.type = type
-            changed.append("type")
+        for field, value in (
+            ("type", type),
+            ("language", language),
+            ("preferred_channel", preferred_channel),
+        ):
+            if (
+                value is not None
+                and value != getattr(customer, field)
+                and (value or field != "type")
+            ):
+                setattr(customer, field, value)
+                changed.append(field)
         if changed:
             customer.save(update_fields=changed)
         return customer
@@ -548,7 +574,18 @@ def case_add_note(
         changes={"source": [None, source]} if source else {},
     )
     _attach(case, event, checked)
+    if customer_visible:
+        case_awaiting_reply(case=case, since=None)
     return event
+
+
+def case_awaiting_reply(*, case: Case, since: datetime | None) -> None:
+    """Keep "waiting on us" (``Case.awaiting_reply_since``): the first unanswered message of the
+    customer's sets it (a second one does not move it), a message to the customer clears it.
+    One conditional UPDATE, without a new ``version``: it is not what anyone is editing."""
+    waiting = Case.objects.filter(pk=case.pk, awaiting_reply_since__isnull=since is not None)
+    if waiting.update(awaiting_reply_since=since, updated_at=timezone.now()):
+        case.awaiting_reply_since = since
 
 
 # ---------------------------------------------------------------- for the other apps

@@ -22,6 +22,10 @@ commit or roll back with the change; a receiver that raises undoes the whole cha
 - ``case_merge_checked(survivor, absorbed, by)``: before ``absorbed`` is merged into
   ``survivor`` (``merging.case_merge``), both rows locked. A receiver returns a list of
   reasons to refuse the merge (empty: no objection).
+- ``case_event_written(event)``: any event was appended to a case's timeline (sent by
+  ``CaseEvent.save``, so every service's events, whoever wrote them; not the ``merged`` copies
+  that ``merging`` writes in bulk). ``conversation`` turns the ones the customer is told of
+  into notices, in the same transaction.
 - ``case_merged_in_transaction(survivor, absorbed, event)``: the merge is written:
   ``absorbed.merged_into`` is the survivor, both cases have their ``merged`` event (``event``
   is the survivor's). What the absorbed case still had running (deadlines, reminders,
@@ -55,6 +59,7 @@ transition_checked = Signal()
 case_received_in_transaction = Signal()
 case_step_changed_in_transaction = Signal()
 customer_replied = Signal()
+case_event_written = Signal()
 case_merge_checked = Signal()
 case_merged_in_transaction = Signal()
 

@@ -12,6 +12,11 @@ urlpatterns = [
     path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
     path("cases/<str:reference>/take/", views.case_take, name="case_take"),
     path("cases/<str:reference>/notes/", views.case_note, name="case_note"),
+    path(
+        "cases/<str:reference>/customer-preferences/",
+        views.case_customer_preferences,
+        name="case_customer_preferences",
+    ),
     path("cases/<str:reference>/merge/", views.case_merge, name="case_merge"),
     path("cases/<str:reference>/files/<int:pk>/", views.case_attachment, name="case_attachment"),
 ]

@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import customer_actions, lifecycle, merging, repeats, selectors, services, signals
+from . import contact, customer_actions, lifecycle, merging, repeats, selectors, services, signals
 from .access import case_can_work, case_get_for_user, user_can_view_cases
 from .errors import CaseConflict, CaseError, InvalidInput
 from .filters import CaseFilter
-from .forms import AssignForm, MergeForm, NoteForm, StepForm
+from .forms import AssignForm, ContactPreferencesForm, MergeForm, NoteForm, StepForm
 from .models import Case, Step
 
 PAGE_SIZE = 25
@@ -110,6 +110,8 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "step_form": forms.get("step_form") or StepForm(case=case),
         "assign_form": forms.get("assign_form") or AssignForm(initial={"version": case.version}),
         "note_form": forms.get("note_form") or NoteForm(),
+        "contact_form": forms.get("contact_form")
+        or ContactPreferencesForm.for_customer(case.customer),
         "timeline": selectors.case_timeline(case=case),
         "refusal": forms.get("refusal"),
         "tracking_link": request.session.pop(f"tracking-link:{case.reference}", None),
@@ -240,6 +242,28 @@ def case_take(request: HttpRequest, reference: str) -> HttpResponse:
             messages.error(request, message)
     else:
         messages.success(request, _("%(reference)s is now yours.") % {"reference": case.reference})
+    return redirect("complaints:case_detail", reference=case.reference)
+
+
+@login_required
+@require_POST
+def case_customer_preferences(request: HttpRequest, reference: str) -> HttpResponse:
+    """How the case's customer hears from us, changed by someone who may work the case (the
+    customer said so on the phone)."""
+    case = case_get_for_user(user=request.user, reference=reference, write=True)
+    form = ContactPreferencesForm.for_customer(case.customer, request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "complaints/case_detail.html",
+            _detail_context(request, case, contact_form=form),
+            status=400,
+        )
+    try:
+        contact.customer_preferences_set(case=case, by=request.user, **form.cleaned_data)
+    except CaseError as exc:
+        return _refused(request, case, exc, contact_form=form)
+    messages.success(request, _("The customer's contact preferences are saved."))
     return redirect("complaints:case_detail", reference=case.reference)
 
 

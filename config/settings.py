@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "complaints",
     "intake",
     "escalation",
+    # After escalation: a case's notices are written once its deadlines are.
+    "conversation",
     "improvement",
     "webhooks",
     "api",
@@ -197,6 +199,10 @@ MAILERS = {
         },
     }
 }
+# Text messages to customers (conversation.sms): console:// while developing, locmem:// in tests,
+# file:///dir, or a provider: twilio://SID:TOKEN@api.twilio.com?from=…, tencent://ID:KEY@
+# sms.tencentcloudapi.com?sdk_app_id=…&sign_name=…&template_id=… (README, "Notices").
+SMS_URL = env.str("SMS_URL", default="console://")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Heed <complaints@heed.localhost>")
 
 # Celery: Redis when REDIS_URL is set; otherwise a broker that needs no server.
@@ -260,6 +266,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 60.0},
     },
     "reporting-rollup-rebuild": {"task": "reporting.rollup_rebuild", "schedule": 86400.0},
+    # Notices to customers (conversation.outbox): sends those due that no task sent.
+    "conversation-outbox": {
+        "task": "conversation.outbox",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
 
 # The API (api/): token or session, the roles' permissions, one error format, bounded pages.
@@ -315,6 +327,10 @@ SPECTACULAR_SETTINGS = {
         "ActionStatusEnum": "improvement.models.Status",
         "ActionEventKindEnum": "improvement.models.ActionEvent.Kind",
         "ActionMoveKindEnum": [("forward", "forward"), ("back", "back"), ("cancel", "cancel")],
+        # A case's channel (how the complaint came in) and a notice's (how the customer is told).
+        "CaseChannelEnum": "complaints.models.Channel",
+        "NoticeChannelEnum": [("", "none"), ("email", "email"), ("sms", "sms")],
+        "PreferredChannelEnum": "complaints.models.Customer.Channel",
     },
 }
 # How long an Idempotency-Key's response is kept for retries (api.idempotency).

@@ -21,7 +21,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from complaints.models import Case, User
+from complaints.models import Case, CaseEvent, Tier, User
+from complaints.selectors import case_events
 
 from .models import Approval, Deadline, Escalation, Notification
 from .sources import notification_subject, notification_subjects
@@ -41,10 +42,11 @@ def notify(
     deadline: Deadline | None = None,
     escalation: Escalation | None = None,
     approval: Approval | None = None,
+    delay: timedelta | None = None,
 ) -> list[Notification]:
-    """Queue one email per recipient (with an address), sent once the transaction commits.
-    About a case, or about a ``subject`` of a model registered with
-    ``escalation.sources.register_subject`` (a corrective action)."""
+    """Queue one email per recipient (with an address), sent once the transaction commits (or,
+    with ``delay``, by the first sweep after it). About a case, or about a ``subject`` of a
+    model registered with ``escalation.sources.register_subject`` (a corrective action)."""
     if (case is None) == (subject is None):
         raise ValueError("A notification is about a case or about a subject, not both.")
     subject_type = ContentType.objects.get_for_model(subject) if subject is not None else None
@@ -58,13 +60,69 @@ def notify(
             deadline=deadline,
             escalation=escalation,
             approval=approval,
+            next_attempt_at=timezone.now() + (delay or timedelta()),
         )
         for person in {p.pk: p for p in recipients if p.email}.values()
     )
-    if rows:
+    if rows and delay is None:
         ids = [row.pk for row in rows]
         transaction.on_commit(lambda: _enqueue(ids))
     return rows
+
+
+# What the customer does is told to the case's people at most once per case every few minutes:
+# a customer who writes, agrees and rates within a minute makes one email, listing all three.
+CUSTOMER_ACTIVITY_DELAY = timedelta(minutes=3)
+
+
+def customer_activity_notify(*, case: Case) -> list[Notification]:
+    """Tell the case's handlers (its owner and responsible person; when it has none, the head
+    of the department that answers for it) that the customer did something, unless an email
+    about this case is already waiting to go to them: that one will list this too. Called with
+    the case row locked (the customer's action), so two actions never both write one."""
+    from .tiers import tier_members
+
+    people = list(tier_members(case=case, tier=Tier.HANDLER))
+    waiting = set(
+        Notification.objects.filter(
+            case=case,
+            kind=Notification.Kind.CUSTOMER,
+            sent_at__isnull=True,
+            next_attempt_at__isnull=False,
+            recipient__in=people,
+        ).values_list("recipient_id", flat=True)
+    )
+    return notify(
+        kind=Notification.Kind.CUSTOMER,
+        case=case,
+        recipients=[person for person in people if person.pk not in waiting],
+        delay=CUSTOMER_ACTIVITY_DELAY,
+    )
+
+
+def customer_activity(row: Notification) -> list[CaseEvent]:
+    """What the customer did that this email tells: their events on the case (and the cases
+    merged into it) since the last such email to this person was sent, or since a little
+    before this one was written."""
+    previous = (
+        Notification.objects.filter(
+            case_id=row.case_id,
+            recipient_id=row.recipient_id,
+            kind=Notification.Kind.CUSTOMER,
+            sent_at__isnull=False,
+        )
+        .exclude(pk=row.pk)
+        .order_by("-sent_at")
+        .values_list("sent_at", flat=True)
+        .first()
+    )
+    since = previous or row.created_at - CUSTOMER_ACTIVITY_DELAY
+    return list(
+        case_events(case=row.case)
+        .filter(by_customer=True, at__gt=since)
+        .select_related("case")
+        .order_by("at", "pk")
+    )
 
 
 def _enqueue(ids: list[int]) -> None:
@@ -89,6 +147,7 @@ def _message(row: Notification) -> EmailMessage:
     context = {
         "row": row,
         "case": row.case,
+        "activity": customer_activity(row) if row.kind == Notification.Kind.CUSTOMER else [],
         "case_url": settings.SITE_URL
         + reverse("complaints:case_detail", args=[row.case.reference]),
         "queue_url": settings.SITE_URL + reverse("escalation:queue"),

@@ -9,16 +9,15 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from complaints import selectors, signals
-from complaints.models import Step, Tier
+from complaints.models import Step
 from complaints.services import case_record
 
 from . import deadlines
 from .approvals import authority_objections, withdraw_pending_approvals
-from .models import Escalation, ExternalReview, Milestone, Notification, Pause
-from .notifications import notify
+from .models import Escalation, ExternalReview, Milestone, Pause
+from .notifications import customer_activity_notify
 from .selectors import case_escalation_panel
 from .services import case_escalate, case_resume
-from .tiers import tier_members
 
 selectors.EXTRA_CHANGE_LABELS.update(
     {
@@ -72,11 +71,7 @@ def _step_changed(sender, case, event, move, **kwargs):
 @receiver(signals.customer_replied, dispatch_uid="escalation.reply_restarts_clock")
 def _customer_replied(sender, case, event=None, **kwargs):
     case_resume(case=case, by=None, cause=str(_("The customer replied.")))
-    notify(
-        kind=Notification.Kind.CUSTOMER,
-        case=case,
-        recipients=tier_members(case=case, tier=Tier.HANDLER),
-    )
+    customer_activity_notify(case=case)
 
 
 @receiver(signals.case_merge_checked, dispatch_uid="escalation.merge_checked")

@@ -1,10 +1,14 @@
-"""The New complaint form: the customer and what happened, on one screen."""
+"""The New complaint form: the customer and what happened, on one screen; the forms of the
+customer's tracking page and of the public complaint form."""
+
+from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from complaints.forms import MultipleFileField
+from complaints.forms import ContactPreferencesForm, MultipleFileField
 from complaints.models import Case, Category, Customer
 
 
@@ -19,6 +23,25 @@ class IntakeForm(forms.ModelForm):
     customer_type = forms.ChoiceField(
         label=_("Customer type"),
         choices=[("", _("As on record (new customers: New)")), *Customer.Type.choices],
+        required=False,
+    )
+    # How the customer hears from us. Blank keeps an existing customer's; a new customer's
+    # language is the one the complaint is written in, their channel automatic.
+    language = forms.ChoiceField(
+        label=_("Writes to us in"),
+        choices=[
+            ("", _("As on record (new customers: the complaint's language)")),
+            *settings.LANGUAGES,
+        ],
+        required=False,
+    )
+    preferred_channel = forms.ChoiceField(
+        label=_("Tell them by"),
+        choices=[
+            ("", _("As on record (new customers: email if they have one, else SMS)")),
+            (Customer.Channel.EMAIL, Customer.Channel.EMAIL.label),
+            (Customer.Channel.SMS, Customer.Channel.SMS.label),
+        ],
         required=False,
     )
 
@@ -104,6 +127,19 @@ class LostLinkForm(forms.Form):
 
     def clean_reference(self) -> str:
         return self.cleaned_data["reference"].strip().upper()
+
+
+class CustomerPreferencesForm(ContactPreferencesForm):
+    """On the tracking page: how the customer wants to hear from us, in their words."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].label = _("Write to me in")
+        self.fields["preferred_channel"].label = _("Tell me by")
+        self.fields["essential_only"].help_text = _(
+            "The acknowledgement, a decision waiting for your answer, the closing and new "
+            "links: nothing else."
+        )
 
 
 class CustomerAnswerForm(forms.Form):

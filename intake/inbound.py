@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from complaints import customer_actions, services
 from complaints.attachments import clean_name, sniff
 from complaints.errors import CaseError
+from complaints.languages import language_guess
 from complaints.models import Case, Category, Channel, Step
 
 from .models import InboundEmail
@@ -106,6 +107,8 @@ def _take_in(message, sender, body, files, refused, message_id) -> Case | None:
                 customer = services.customer_get_or_create(
                     name=sender.display_name or sender.addr_spec.split("@")[0],
                     email=sender.addr_spec,
+                    # A new customer is written to in the language of their email.
+                    default_language=language_guess(subject, body),
                     update_contact=False,
                 )
                 case = customer_actions.case_receive_from_customer(

@@ -1,27 +1,18 @@
-"""What intake does when the core's hooks fire (``complaints.signals``): every case, from every
-channel, gets its acknowledgement email; the agent's case page shows the tracking-link panel."""
+"""What intake does when the core's hooks fire (``complaints.signals``): the agent's case page
+shows the tracking-link panel; mail in through the provider's webhook is taken in. (The
+acknowledgement every case gets is a notice of ``conversation``.)"""
 
 from anymail import signals as anymail_signals
 from django.dispatch import receiver
 from django.template.loader import render_to_string
-from django.utils import translation
 
 from complaints import signals
 from complaints.access import case_can_work
 from complaints.models import Step
+from conversation.selectors import acknowledgement_notice
 
-from .emails import ACKNOWLEDGEMENT, acknowledgement_context, tracking_link_email_queue
 from .inbound import email_receive
-
-
-@receiver(signals.case_received, dispatch_uid="intake.acknowledgement")
-def _acknowledge(sender, case, **kwargs):
-    if case.customer.email:
-        # Sent after commit, still inside the request that logged the case: in the language
-        # of the page the customer (public form) or the agent (intake) was using.
-        tracking_link_email_queue(
-            case=case, kind=ACKNOWLEDGEMENT, language=translation.get_language()
-        )
+from .tracking import acknowledgement_context
 
 
 @receiver(signals.case_page_sections, dispatch_uid="intake.tracking_link_panel")
@@ -31,6 +22,7 @@ def _tracking_link_panel(sender, request, case, **kwargs):
     context = {"case": case, "read_out": case.step in (Step.RECEIVE, Step.LISTEN)}
     if context["read_out"]:
         context.update(acknowledgement_context(case=case))
+        context["sent"] = acknowledgement_notice(case=case)
     return render_to_string("intake/partials/tracking_link_panel.html", context, request=request)
 
 

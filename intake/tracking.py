@@ -40,6 +40,7 @@ from complaints.models import (
 from complaints.roles import Role
 from complaints.selectors import case_events
 from complaints.services import email_normalize, phone_normalize
+from escalation.models import Deadline, Milestone
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 COOKIE_NAME = "heed_tracking"
@@ -133,6 +134,21 @@ def case_for_lost_link(*, reference: str, contact: str) -> Case | None:
     return case
 
 
+def acknowledgement_context(*, case: Case) -> dict:
+    """What the acknowledgement says where it is read out (the agent's panel, the public form's
+    thank-you page): the reference, what happens next and by when, from the case's deadlines.
+    (The acknowledgement the customer is sent: ``conversation``.)"""
+    due = {
+        d.milestone: d.due_at
+        for d in Deadline.objects.filter(case=case, round=case.reopen_count, superseded_at=None)
+    }
+    return {
+        "case": case,
+        "plan_by": due.get(Milestone.DECIDED),
+        "handled_by": due.get(Milestone.CLOSED),
+    }
+
+
 # ---------------------------------------------------------------- the customer's words
 
 CUSTOMER_STEPS: dict[str, tuple] = {
@@ -204,6 +220,8 @@ def _event_text(event: CaseEvent) -> str:
         return str(_("Now: %(step)s") % {"step": CUSTOMER_STEPS[event.to_step][0]})
     if event.kind == CaseEvent.Kind.MESSAGE:
         return str(_("A message for you"))
+    if event.kind == CaseEvent.Kind.UPDATED and event.by_customer:
+        return str(_("You rated how we handled it and told us you are satisfied."))
     if event.kind == CaseEvent.Kind.CUSTOMER_MESSAGE:
         return str(_("Your message"))
     if event.kind == CaseEvent.Kind.PAUSED:
@@ -291,4 +309,10 @@ def tracking_view(*, case: Case) -> dict:
         "can_write": case.is_open,
         # The answers at Confirm and Follow up are the case's own customer's.
         "can_answer": own,
+        # Rated satisfied while a message of theirs waits for our answer: the case closes
+        # once we have answered.
+        "rated_waiting": own
+        and case.step == Step.FOLLOW_UP
+        and bool(case.follow_up_satisfied)
+        and case.awaiting_reply_since is not None,
     }

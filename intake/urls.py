@@ -21,6 +21,7 @@ tracking_urlpatterns = (
         path("download/", views.tracking_download, name="download"),
         path("files/<int:pk>/", views.tracking_attachment, name="attachment"),
         path("follow-up/", views.tracking_follow_up, name="follow_up"),
+        path("preferences/", views.tracking_preferences, name="preferences"),
         # Any path, so that a mangled link (a slash added by a mail client, a cut) gets the
         # tracking 404 with its headers, not Django's.
         re_path(r"^(?P<token>[\s\S]+)\Z", views.tracking_open, name="open"),

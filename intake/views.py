@@ -15,24 +15,27 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from complaints import customer_actions, repeats, services
+from complaints import contact, customer_actions, repeats, services
 from complaints.access import case_get_for_user
+from complaints.customer_actions import tracking_url
 from complaints.errors import CaseError
+from complaints.languages import language_guess, language_shipped
 from complaints.models import Case, Category
+from conversation.selectors import acknowledgement_channel
 
 from . import ratelimit, tracking
-from .emails import LOST_LINK, acknowledgement_context, tracking_link_email_queue
 from .forms import (
     CustomerAnswerForm,
     CustomerFollowUpForm,
     CustomerMessageForm,
+    CustomerPreferencesForm,
     IntakeForm,
     LookupForm,
     LostLinkForm,
     PublicComplaintForm,
     RelatedLookupForm,
 )
-from .links import tracking_url
+from .tracking import acknowledgement_context
 
 
 def _show_refusal(form, exc: CaseError, rename: dict[str, str] | None = None) -> None:
@@ -61,6 +64,10 @@ def new_case(request: HttpRequest) -> HttpResponse:
                     phone=data["phone"],
                     email=data["email"],
                     type=data["customer_type"] or None,
+                    language=data["language"] or None,
+                    preferred_channel=data["preferred_channel"] or None,
+                    # A new customer writes in the language of the complaint they tell us.
+                    default_language=language_guess(data["description"], data["desired_outcome"]),
                 )
                 received = services.case_receive(
                     by=request.user,
@@ -110,12 +117,10 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
     the phone or email typed so far, with their open cases and those of the last 90 days (a
     repeat complaint: the agent opens them before logging a new one); else as typed."""
     customer = _customer_typed(LookupForm(request.GET))
-    initial = {
-        "customer_name": request.GET.get("customer_name", ""),
-        "customer_type": request.GET.get("customer_type", ""),
-    }
+    kept = ("customer_name", "customer_type", "language", "preferred_channel")
+    initial = {name: request.GET.get(name, "") for name in kept}
     if customer:
-        initial = {"customer_name": customer.name, "customer_type": customer.type}
+        initial.update({"customer_name": customer.name, "customer_type": customer.type})
     recent = (
         repeats.customer_cases_for_intake(user=request.user, customer=customer) if customer else []
     )
@@ -224,6 +229,7 @@ def _tracking_render(request: HttpRequest, case, status: int = 200, **forms) -> 
         "message_form": CustomerMessageForm(),
         "answer_form": CustomerAnswerForm(),
         "follow_up_form": CustomerFollowUpForm(),
+        "preferences_form": CustomerPreferencesForm.for_customer(case.customer),
         **forms,
     }
     return _customer_page(render(request, "intake/tracking.html", context, status=status))
@@ -263,6 +269,43 @@ def tracking_message(request: HttpRequest) -> HttpResponse:
     return _tracking_render(request, case, status=400, message_form=form)
 
 
+@require_POST
+def tracking_preferences(request: HttpRequest) -> HttpResponse:
+    """The customer says how they want to hear from us: language, channel, essential only. The
+    link's own customer's record (for a case merged into another customer's, still theirs)."""
+    if ratelimit.over_limit(request, "tracking"):
+        return _too_many(request)
+    case = _tracked_case(request)
+    if case is None:
+        return _not_found(request)
+    form = CustomerPreferencesForm.for_customer(case.customer, request.POST)
+    if form.is_valid():
+        try:
+            contact.customer_preferences_set(
+                case=case,
+                by=None,
+                language=form.cleaned_data["language"],
+                preferred_channel=form.cleaned_data["preferred_channel"],
+                essential_only=form.cleaned_data["essential_only"],
+            )
+        except CaseError as exc:
+            _show_refusal(form, exc)
+        else:
+            # The page itself follows the language chosen from now on.
+            translation.activate(form.cleaned_data["language"])
+            messages.success(request, _("Thank you: we will tell you as you asked."))
+            response = redirect("tracking:page")
+            response.status_code = 303
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                form.cleaned_data["language"],
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                samesite="Lax",
+            )
+            return _customer_page(response)
+    return _tracking_render(request, case, status=400, preferences_form=form)
+
+
 # ---------------------------------------------------------------- the agent's side of the link
 
 
@@ -284,8 +327,9 @@ def tracking_renew(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def tracking_lost(request: HttpRequest) -> HttpResponse:
-    """The reference and an email or phone number → a new link by email. The answer is the same
-    whether or not anything matched, so the form tells nobody which references exist."""
+    """The reference and an email or phone number → a new link to that address, by email or SMS.
+    The answer is the same whether or not anything matched, so the form tells nobody which
+    references exist."""
     # Only the requests that may send an email count.
     if request.method == "POST" and ratelimit.over_limit(
         request, "lost-link", limit=settings.LOST_LINK_RATE_LIMIT
@@ -297,8 +341,8 @@ def tracking_lost(request: HttpRequest) -> HttpResponse:
             reference=form.cleaned_data["reference"], contact=form.cleaned_data["contact"]
         )
         if case is not None:
-            tracking_link_email_queue(
-                case=case, kind=LOST_LINK, language=translation.get_language()
+            customer_actions.case_link_request(
+                case=case, channel="email" if "@" in form.cleaned_data["contact"] else "sms"
             )
         response = render(request, "intake/tracking_lost_sent.html")
         return _customer_page(response)
@@ -416,6 +460,8 @@ def complain(request: HttpRequest) -> HttpResponse:
                     name=data["name"],
                     phone=data["phone"],
                     email=data["email"],
+                    # A new customer hears from us in the language of the form they filled in.
+                    default_language=language_shipped(translation.get_language()),
                     update_contact=False,
                 )
                 received = customer_actions.case_receive_from_customer(
@@ -432,12 +478,15 @@ def complain(request: HttpRequest) -> HttpResponse:
         else:
             # Redirect after the POST, so that reloading the thank-you page sends nothing again.
             # The link is shown once, from the session; this browser follows the case at once.
-            typed = data["email"] and services.email_normalize(data["email"])
+            typed = {
+                services.email_normalize(data["email"]),
+                services.phone_normalize(data["phone"]),
+            } - {""}
             request.session[THANKS_SESSION_KEY] = {
                 "reference": received.case.reference,
                 "link": tracking_url(received.tracking_token),
                 # Only if the address typed is the one the acknowledgement goes to.
-                "emailed": bool(typed) and typed == received.case.customer.email,
+                "sent_by": acknowledgement_channel(case=received.case, addresses=typed),
             }
             response = redirect_303("complain_thanks")
             _set_tracking_cookie(request, response, received.tracking_token)
@@ -466,7 +515,7 @@ def complain_thanks(request: HttpRequest) -> HttpResponse:
             context = {
                 "case": case,
                 "link": sent["link"],
-                "emailed": sent.get("emailed", False),
+                "sent_by": sent.get("sent_by", ""),
                 **acknowledgement_context(case=case),
             }
     return _no_referrer(_customer_page(render(request, "intake/complain_thanks.html", context)))

@@ -16,12 +16,12 @@ from django.utils.translation import gettext as _
 
 from complaints.access import case_can_work
 from complaints.models import Case, CaseEvent, Category, Remedy, RootCause, Tier, User
+from complaints.placeholders import PLACEHOLDERS, case_values, template_fill
 from escalation.approvals import ceilings, tier_needed
 
 from . import search, text
 from .access import article_versions_visible_to, articles_visible_to, user_can_edit_articles
 from .models import BILINGUAL_FIELDS, CONTENT_FIELDS, Article, ArticleVersion
-from .placeholders import PLACEHOLDERS, case_values, template_fill
 from .services import case_has_good_outcome
 
 
@@ -191,9 +191,9 @@ def template_for_case(
     *, article: Article, case: Case, by: User, language: str | None = None
 ) -> FilledTemplate:
     """The article's reply template filled in for the case, in ``language`` (by default the
-    one the customer wrote in), or in the other language when the article has none in it.
-    404 when the article has no reply template at all."""
-    wanted = language or text.language_guess(case.description, case.customer_account)
+    customer's), or in the other language when the article has none in it. 404 when the
+    article has no reply template at all."""
+    wanted = language or case.customer.language
     template, suffix = article.localized("reply_template", wanted)
     if not template:
         raise Http404
@@ -242,7 +242,7 @@ def case_panel(*, case: Case, user: User) -> dict[str, Any] | None:
             "case": case,
             "suggestions": suggestions(case=case),
             "can_insert": case_can_work(user=user, case=case),
-            "template_language": text.language_guess(case.description, case.customer_account),
+            "template_language": case.customer.language,
             "languages": settings.LANGUAGES,
         }
     if not case_has_good_outcome(case):

@@ -17,13 +17,14 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from complaints.errors import AccessDenied, InvalidInput
+from complaints.languages import language_guess
 from complaints.models import Case, CaseEvent, Category, Remedy, RootCause, Step, User
+from complaints.placeholders import template_problems, template_unfill
 
-from . import search, text
+from . import search
 from .access import user_can_edit_articles
 from .errors import ArticleConflict
 from .models import CONTENT_FIELDS, Article, ArticleVersion, language_suffix
-from .placeholders import template_problems, template_unfill
 
 _TEXT_FIELDS = [name for name in CONTENT_FIELDS if name.endswith(("_en", "_zh"))]
 
@@ -278,7 +279,7 @@ def draft_content(case: Case) -> dict[str, Any]:
         .first()
         or ""
     )
-    language = text.language_guess(case.description, case.customer_account, message)
+    language = language_guess(case.description, case.customer_account, message)
     suffix = language_suffix(language)
     with translation.override(language):
         first_line = (case.description.strip().splitlines() or [""])[0]

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import re
 
-# CJK Unified Ideographs with extension A and the compatibility block: the characters of
-# Simplified (and Traditional) Chinese text.
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RUN = re.compile(f"[{_CJK}]+")
-_LATIN_LETTER = re.compile(r"[A-Za-z]")
+from complaints.languages import CJK
+
+_CJK_RUN = re.compile(f"[{CJK}]+")
 _WORD = re.compile(r"[a-z0-9]+")
 # For diffs: one Chinese character, a run of other word characters, a run of spaces, or any
 # other single character.
-_DIFF_PIECE = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+|\\s+|[^\\w\\s]", re.UNICODE)
+_DIFF_PIECE = re.compile(f"[{CJK}]|[^\\W{CJK}]+|\\s+|[^\\w\\s]", re.UNICODE)
 
 # Words too common to tell articles apart (PostgreSQL's English configuration drops the same
 # and more; this keeps them out of the SQLite fallback's overlap and out of the query).
@@ -30,20 +28,6 @@ STOP_WORDS = frozenset(_STOP.split())
 # Bounds on a query's terms: a long description yields at most this many of each.
 MAX_WORDS = 40
 MAX_BIGRAMS = 60
-
-
-def cjk_count(text: str) -> int:
-    return sum(len(run) for run in _CJK_RUN.findall(text or ""))
-
-
-def language_guess(*texts: str) -> str:
-    """``zh-hans`` when the text is mostly Chinese, else ``en``: the language the customer wrote
-    in, since Heed stores none for them. A Chinese character carries about a word, so a few
-    Latin letters (a product code, an English brand) do not make a Chinese text English."""
-    text = " ".join(t for t in texts if t)
-    chinese = cjk_count(text)
-    latin = len(_LATIN_LETTER.findall(text))
-    return "zh-hans" if chinese and chinese * 3 >= latin else "en"
 
 
 def bigrams(text: str) -> list[str]:

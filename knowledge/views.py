@@ -18,13 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from complaints.access import case_get_for_user
 from complaints.errors import CaseConflict, CaseError
 from complaints.models import Case
+from complaints.placeholders import legend
 from escalation.approvals import ceilings
 
 from . import selectors, services
 from .access import article_get_for_user, user_can_edit_articles, user_can_read_articles
 from .forms import ArticleForm, ArticleSearchForm, FillForm, RestoreForm, StatusForm
 from .models import Article, language_suffix
-from .placeholders import legend
 
 PAGE_SIZE = 25
 

@@ -13,13 +13,15 @@ from .outages import broker_unreachable
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """A test database of this run's own (test_heed_<pid>) on a shared PostgreSQL server, so
-    that two runs at once (CI and a developer, two developers) never drop each other's."""
+def django_db_modify_db_settings():
+    """A test database of this process's own (test_heed_<pid>) on a shared PostgreSQL server, so
+    that two runs at once (CI and a developer, two developers), and the processes of a
+    parallel run (each its own pid), never drop each other's. (pytest-django's own suffix,
+    test_heed_gw0, is the same in two parallel runs at once.)"""
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.sqlite3" and not db.get("TEST", {}).get("NAME"):
+    if db["ENGINE"] != "django.db.backends.sqlite3":
         db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
 
 
@@ -27,7 +29,8 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 def _seeded_data_restored(request, django_db_blocker):
     """A transactional test (journeys, concurrency, the Celery worker) ends with a flush that
     deletes what the migrations seed: the roles, the time-limit policies, the authority limits,
-    the sweep's, the webhook retry job's and the early warning's schedules. Each test that uses
+    the sweep's, the webhook retry job's, the early warning's and the outbox's schedules, the
+    notices' texts. Each test that uses
     the database finds them back first."""
     uses_db = request.node.get_closest_marker("django_db") is not None or {
         "db",
@@ -35,6 +38,9 @@ def _seeded_data_restored(request, django_db_blocker):
         "live_server",
     } & set(request.fixturenames)
     if uses_db:
+        from conversation.defaults import jobs_seed as conversation_jobs_seed
+        from conversation.defaults import templates_seed
+        from conversation.models import NoticeTemplate
         from escalation.defaults import defaults_seed, editors_grant
         from escalation.models import AuthorityLimit, Policy, ScheduledJob
         from reporting.defaults import jobs_seed as reporting_jobs_seed
@@ -50,6 +56,8 @@ def _seeded_data_restored(request, django_db_blocker):
                 editors_grant(group_model=Group, permission_model=Permission)
                 jobs_seed(job_model=ScheduledJob)
                 reporting_jobs_seed(job_model=ScheduledJob)
+                conversation_jobs_seed(job_model=ScheduledJob)
+                templates_seed(template_model=NoticeTemplate)
     yield
 
 

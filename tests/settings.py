@@ -22,5 +22,8 @@ CELERY_BROKER_URL = "memory://"
 # so that one process's counts and clearing (tests/caches.py) never reach another's.
 CACHES["default"]["KEY_PREFIX"] = f"heed-test-{os.getpid()}"
 
+# Text messages are kept in conversation.sms.outbox, as emails are in mail.outbox.
+SMS_URL = "locmem://"
+
 # The fast password hasher. Django's test set-up swaps every mailer for the in-memory one.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -25,6 +25,7 @@ from .common import (
     PersonSerializer,
     StrictSerializerMixin,
 )
+from .conversation import ContactPreferencesSerializer, NoticeSerializer
 from .escalation import (
     ApprovalSerializer,
     DecisionInputSerializer,
@@ -70,6 +71,7 @@ __all__ = [
     "CaseDataSerializer",
     "CaseSerializer",
     "CaseSummarySerializer",
+    "ContactPreferencesSerializer",
     "CustomerInputSerializer",
     "CustomerSerializer",
     "DecisionInputSerializer",
@@ -83,6 +85,7 @@ __all__ = [
     "MessageInputSerializer",
     "MoveSerializer",
     "NoteInputSerializer",
+    "NoticeSerializer",
     "OutcomeInputSerializer",
     "PauseInputSerializer",
     "PauseSerializer",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -32,8 +33,25 @@ from .common import BlankKeptMixin, DepartmentSerializer, PersonSerializer, Stri
 class CustomerSerializer(BlankKeptMixin, serializers.ModelSerializer):
     class Meta:
         model = Customer
-        fields = ["id", "name", "phone", "email", "type", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "phone",
+            "email",
+            "type",
+            "language",
+            "preferred_channel",
+            "essential_only",
+            "created_at",
+        ]
         read_only_fields = fields
+
+    essential_only = serializers.SerializerMethodField(
+        help_text="The customer asked for essential messages only."
+    )
+
+    def get_essential_only(self, obj: Customer) -> bool:
+        return obj.essential_only_since is not None
 
 
 class CustomerInputSerializer(StrictSerializerMixin, serializers.Serializer):
@@ -43,6 +61,18 @@ class CustomerInputSerializer(StrictSerializerMixin, serializers.Serializer):
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
     type = serializers.ChoiceField(choices=Customer.Type.choices, required=False)
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text="What the customer's notices are written in. Not given: an existing "
+        "customer's is kept, a new customer's is the language the complaint is written in.",
+    )
+    preferred_channel = serializers.ChoiceField(
+        choices=Customer.Channel.choices,
+        required=False,
+        allow_blank=True,
+        help_text='email or sms; "" for automatic (email if we have an address, else SMS).',
+    )
 
 
 class CaseSummarySerializer(BlankKeptMixin, serializers.ModelSerializer):
@@ -85,11 +115,19 @@ class CaseSummarySerializer(BlankKeptMixin, serializers.ModelSerializer):
             "due_at",
             "overdue",
             "closed_at",
+            "awaiting_reply_since",
             "repeat_of",
             "merged_into",
             "version",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "awaiting_reply_since": {
+                "help_text": "Waiting on us: since when a message of the customer's has no "
+                "answer (a message to the customer answers it; the case cannot close before). "
+                "Null: nothing waits. Filter with ?waiting=true."
+            }
+        }
 
     @extend_schema_field(
         {

@@ -72,6 +72,10 @@ class TrackingSerializer(serializers.Serializer):
         help_text="Whether this customer answers at Confirm and rates at Follow up (not the "
         "customer of a case merged into another customer's)."
     )
+    rated_waiting = serializers.BooleanField(
+        help_text="The customer rated it and is satisfied, but a message of theirs still "
+        "waits for our answer: the case closes once it is answered."
+    )
 
 
 class TrackingLinkSerializer(serializers.Serializer):

@@ -17,9 +17,10 @@ from rest_framework.response import Response
 
 from complaints import customer_actions, merging, repeats, selectors, services
 from complaints.access import case_get_for_user
+from complaints.customer_actions import tracking_url
 from complaints.errors import InvalidInput
+from complaints.languages import language_guess
 from complaints.models import Case, CaseEvent
-from intake.links import tracking_url
 
 from ..filters import ApiCaseFilter
 from ..idempotency import idempotent
@@ -38,6 +39,7 @@ from ..serializers import (
     TransitionSerializer,
 )
 from .case_actions import CaseActions
+from .case_conversation import CaseConversationActions
 from .case_escalation import CaseEscalationActions
 
 _MESSAGE_KINDS = [CaseEvent.Kind.NOTE, CaseEvent.Kind.MESSAGE, CaseEvent.Kind.CUSTOMER_MESSAGE]
@@ -78,7 +80,9 @@ def _case_response(request, case: Case, status_code: int = 200) -> Response:
 
 
 @extend_schema(tags=["cases"])
-class CaseViewSet(CaseEscalationActions, CaseActions, viewsets.GenericViewSet):
+class CaseViewSet(
+    CaseConversationActions, CaseEscalationActions, CaseActions, viewsets.GenericViewSet
+):
     permission_classes = [WorksWithCases]
     lookup_field = "reference"
     lookup_value_regex = "[^/]+"
@@ -128,6 +132,9 @@ class CaseViewSet(CaseEscalationActions, CaseActions, viewsets.GenericViewSet):
                     phone=person["phone"],
                     email=person["email"],
                     type=person.get("type"),
+                    language=person.get("language"),
+                    preferred_channel=person.get("preferred_channel"),
+                    default_language=language_guess(data["description"], data["desired_outcome"]),
                 )
             except InvalidInput as exc:  # its fields are the customer's: say so
                 fields = {f"customer.{name}": errors for name, errors in exc.fields.items()}

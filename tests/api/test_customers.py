@@ -64,6 +64,9 @@ def test_a_customer_is_read_with_their_contact_details(api, handler, li_na):
         "phone": "+8613800138000",
         "email": "li.na@example.com",
         "type": "new",
+        "language": "en",
+        "preferred_channel": "",
+        "essential_only": False,
         "created_at": body["created_at"],
     }
 

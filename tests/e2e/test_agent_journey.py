@@ -40,7 +40,7 @@ def move(page: Page, target: str, *, then_at: str) -> None:
 
 
 def switch_language(page: Page, code: str) -> None:
-    page.locator("select[name=language]").select_option(code)
+    page.get_by_test_id("language-switcher").select_option(code)
     expect(page.locator("html")).to_have_attribute("lang", code)
 
 

@@ -41,7 +41,7 @@ def log_in(page: Page, user) -> None:
 
 
 def switch_language(page: Page, code: str) -> None:
-    page.locator("select[name=language]").select_option(code)
+    page.get_by_test_id("language-switcher").select_option(code)
     expect(page.locator("html")).to_have_attribute("lang", code)
 
 

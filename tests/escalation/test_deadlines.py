@@ -417,11 +417,21 @@ def test_a_closed_case_is_never_overdue(received, agent, after_sales, handler):
 def test_the_case_list_and_the_navigation_count_show_overdue_cases(received, agent):
     with time_machine.travel(RECEIVED + 1 * D + timedelta(minutes=1), tick=False):
         assert case_list(user=agent).get(pk=received.pk).is_overdue
-        assert navigation_counts(user=agent) == {"open": 1, "overdue": 1, "unassigned": 0}
+        assert navigation_counts(user=agent) == {
+            "open": 1,
+            "overdue": 1,
+            "waiting": 0,
+            "unassigned": 0,
+        }
 
     with time_machine.travel(RECEIVED + 23 * H, tick=False):
         assert not case_list(user=agent).get(pk=received.pk).is_overdue
-        assert navigation_counts(user=agent) == {"open": 1, "overdue": 0, "unassigned": 0}
+        assert navigation_counts(user=agent) == {
+            "open": 1,
+            "overdue": 0,
+            "waiting": 0,
+            "unassigned": 0,
+        }
 
 
 # ------------------------------------------------------------------ stopping the clock

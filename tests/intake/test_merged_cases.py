@@ -21,8 +21,8 @@ from complaints import customer_actions, services
 from complaints.errors import TransitionRefused
 from complaints.merging import case_merge
 from complaints.models import Attachment, Case, CaseEvent, Step
+from conversation.outbox import notices_deliver
 from escalation.models import Notification
-from intake.emails import LOST_LINK, tracking_link_email_send
 from intake.tracking import case_for_lost_link, case_for_token
 
 from ..factories import CustomerFactory, active_digests, receive, walk
@@ -309,7 +309,10 @@ def test_a_lost_link_of_the_absorbed_case_is_sent_and_opens_the_survivor(first, 
     assert found == neighbour.case
     assert case_for_lost_link(reference=first.case.reference, contact="wang@example.com") is None
 
-    assert tracking_link_email_send(case_id=found.pk, kind=LOST_LINK)
+    notices_deliver()  # the acknowledgements
+    mail.outbox.clear()
+    customer_actions.case_link_request(case=found, channel="email")
+    notices_deliver()
 
     [email] = mail.outbox
     assert email.to == ["wang@example.com"]

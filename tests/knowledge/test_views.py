@@ -22,7 +22,7 @@ from knowledge.forms import ArticleForm
 from knowledge.models import Article
 
 from ..databases import postgresql_only
-from ..factories import receive_case, walk
+from ..factories import CustomerFactory, receive_case, walk
 from .conftest import NOISY_DRUM
 
 pytestmark = pytest.mark.django_db
@@ -436,8 +436,9 @@ def test_filling_needs_a_case_and_an_article_the_user_may_see(
     assert client.get(url("article_fill", silent.pk, case.reference)).status_code == 404
 
 
-def test_the_template_language_defaults_to_the_one_the_customer_wrote_in(client, agent, article):
-    chinese = receive_case(by=agent, description="洗衣机滚筒噪音很大。")
+def test_the_template_language_defaults_to_the_customers(client, agent, article):
+    customer = CustomerFactory(language="zh-hans")
+    chinese = receive_case(by=agent, customer=customer, description="The drum is loud.")
     client.force_login(agent)
 
     body = client.get(

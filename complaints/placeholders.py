@@ -1,19 +1,22 @@
-"""Reply templates' placeholders: a small syntax of our own, checked when an article is saved
-and filled in for a case without evaluating anything.
+"""Placeholders of the texts written for a case — the knowledge base's reply templates, the
+notices to customers (``conversation``): a small syntax of our own, checked when a template is
+saved and filled in for a case without evaluating anything.
 
 The syntax:
 
-- ``{name}`` stands for one of the case's values, ``PLACEHOLDERS`` lists the names;
+- ``{name}`` stands for one of the case's values: ``PLACEHOLDERS`` lists the names every such
+  text may use, and a kind of text may allow more (``names``: a notice's ``{link}``);
 - ``{{`` and ``}}`` stand for a brace itself;
-- anything else between braces, and a brace without its pair, is refused when the article is
+- anything else between braces, and a brace without its pair, is refused when the template is
   saved, with what was found.
 
 Filling is one pass of plain substitution of those names: no attribute access, no format
 specification, no template engine, so what an editor writes can neither run code nor reach any
 value but these, and a value that itself holds braces (a customer called "{reference}") is
 inserted as it is. Dates are the deployment's ``TIME_ZONE`` calendar days, written as the
-customer's language writes them (2026年11月4日, Nov. 4, 2026). The tracking link is not a
-placeholder: tokens exist in plain text only once, when they are issued.
+customer's language writes them (2026年11月4日, Nov. 4, 2026). The tracking link is no
+placeholder of a reply template: tokens exist in plain text only once, when they are issued
+(a notice's link is minted when the notice is sent).
 """
 
 from __future__ import annotations
@@ -43,17 +46,19 @@ PLACEHOLDERS = {
 }
 
 
-def legend() -> list[tuple[str, str]]:
+def legend(names: dict | None = None) -> list[tuple[str, str]]:
     """Each placeholder as written in a template, with what it stands for."""
-    return [(f"{{{name}}}", str(meaning)) for name, meaning in PLACEHOLDERS.items()]
+    return [(f"{{{name}}}", str(meaning)) for name, meaning in (names or PLACEHOLDERS).items()]
 
 
 # "{{", "}}", a name between braces (no nesting, no line break), or a lone brace.
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}\n]{0,40})\}|\{|\}")
 
 
-def template_problems(text: str) -> list[str]:
-    """What is wrong with a template, in the reader's language; empty when it can be saved."""
+def template_problems(text: str, names: dict | None = None) -> list[str]:
+    """What is wrong with a template, in the reader's language; empty when it can be saved.
+    ``names``: the placeholders this kind of text may use (by default ``PLACEHOLDERS``)."""
+    names = PLACEHOLDERS if names is None else names
     unknown: dict[str, None] = {}
     lone = False
     for match in _TOKEN.finditer(text or ""):
@@ -61,7 +66,7 @@ def template_problems(text: str) -> list[str]:
             continue
         if match.group(1) is None:
             lone = True
-        elif match.group(1) not in PLACEHOLDERS:
+        elif match.group(1) not in names:
             unknown.setdefault(match.group(0))
     problems = []
     if unknown:
@@ -69,7 +74,7 @@ def template_problems(text: str) -> list[str]:
             gettext("Unknown placeholder: %(found)s. Use one of %(known)s.")
             % {
                 "found": gettext(", ").join(unknown),
-                "known": gettext(", ").join(f"{{{name}}}" for name in PLACEHOLDERS),
+                "known": gettext(", ").join(f"{{{name}}}" for name in names),
             }
         )
     if lone:
@@ -85,8 +90,10 @@ class Filled:
     missing: list[str]
 
 
-def template_fill(text: str, values: dict[str, str]) -> Filled:
-    """The template with each placeholder replaced by its value."""
+def template_fill(text: str, values: dict[str, str], names: dict | None = None) -> Filled:
+    """The template with each placeholder of ``names`` (by default ``PLACEHOLDERS``) replaced
+    by its value."""
+    names = PLACEHOLDERS if names is None else names
     missing: dict[str, None] = {}
 
     def replace(match: re.Match) -> str:
@@ -95,7 +102,7 @@ def template_fill(text: str, values: dict[str, str]) -> Filled:
             return "{"
         if found == "}}":
             return "}"
-        if name in PLACEHOLDERS:
+        if name in names:
             if values.get(name):
                 return values[name]
             missing.setdefault(name)
@@ -109,9 +116,17 @@ def _day(moment: datetime) -> str:
     return formats.date_format(local, "DATE_FORMAT")
 
 
-def case_values(*, case: Case, by: User, language: str) -> dict[str, str]:
+def moment_shown(moment: datetime) -> str:
+    """A date and time in ``TIME_ZONE``, as the active language writes them (a promise to the
+    customer: a red case's plan is due within hours, not days)."""
+    local = timezone.localtime(moment, zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    return formats.date_format(local, "DATETIME_FORMAT")
+
+
+def case_values(*, case: Case, by: User | None, language: str) -> dict[str, str]:
     """Each placeholder's value for this case, written in ``language``; "" when the case has
-    none yet (no product, no remedy decided, no promised date ahead)."""
+    none yet (no product, no remedy decided, no promised date ahead). ``by``: whoever writes
+    (None: Heed itself, signing as customer service)."""
     now = timezone.now()
     with translation.override(language):
         return {
@@ -127,7 +142,7 @@ def case_values(*, case: Case, by: User, language: str) -> dict[str, str]:
                 str(Remedy(code).label) for code in case.remedy_types if code in Remedy.values
             ),
             "department": case.department.name if case.department else "",
-            "agent_name": by.first_name or gettext("Customer service"),
+            "agent_name": (by.first_name if by else "") or gettext("Customer service"),
         }
 
 

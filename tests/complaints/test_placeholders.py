@@ -1,7 +1,8 @@
 # ruff: noqa: RUF001  (Chinese text is written with Chinese punctuation)
-"""Reply templates' placeholders: what a saved template may hold, how it is filled in for a case
-(in the customer's language, dates in TIME_ZONE, nothing evaluated), and how a message becomes a
-template again; and how a text's language and search terms are read."""
+"""Placeholders of the texts written for a case (the knowledge base's reply templates, the
+notices to customers): what a template may hold, how it is filled in for a case (in the
+customer's language, dates in TIME_ZONE, nothing evaluated), and how a message becomes a
+template again."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ import time_machine
 from django.utils import timezone
 
 from complaints import services as case_services
-from knowledge import text
-from knowledge.placeholders import (
+from complaints.placeholders import (
     PLACEHOLDERS,
     case_values,
     template_fill,
@@ -164,31 +164,3 @@ def test_a_chinese_name_is_found_between_chinese_characters(agent):
     assert template_unfill("李娜您好，感谢李娜的耐心。", case=case) == (
         "{customer_name}您好，感谢{customer_name}的耐心。"
     )
-
-
-# ---------------------------------------------------------------- reading text
-
-
-def test_the_language_is_the_one_most_of_the_text_is_in():
-    assert text.language_guess("The drum bangs on every spin.") == "en"
-    assert text.language_guess("洗衣机 W-200 滚筒噪音很大") == "zh-hans"
-    assert text.language_guess("Li Na (李娜) says the drum bangs on every spin cycle.") == "en"
-    assert text.language_guess("") == "en"
-
-
-def test_chinese_is_cut_into_bigrams_and_english_into_words_without_stop_words():
-    assert text.bigrams("洗衣机噪音，很") == ["洗衣", "衣机", "机噪", "噪音", "很"]
-    assert text.words("The DRUM bangs on the W-200's spin!") == ["drum", "bangs", "200", "spin"]
-
-
-def test_a_long_text_gives_a_bounded_number_of_terms():
-    words, bigrams = text.terms(" ".join(f"word{i}" for i in range(500)) + "噪音" * 400)
-
-    assert len(words) == text.MAX_WORDS
-    assert len(bigrams) <= text.MAX_BIGRAMS
-
-
-def test_diff_pieces_give_the_text_back():
-    sample = "Replace the bearing 轴承，两天内 (W-200)\n\tdone_now."
-    assert "".join(text.diff_pieces(sample)) == sample
-    assert "轴" in text.diff_pieces(sample)

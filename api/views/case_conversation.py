@@ -1,0 +1,60 @@
+"""What the case's customer is told: the notices (sent, failed, not sent and why) and how the
+customer wants to hear from us. Mixed into ``CaseViewSet`` (under /api/v1/cases/{reference}/)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from complaints import contact
+from conversation.selectors import case_notices
+
+from ..serializers import ContactPreferencesSerializer, NoticeSerializer
+
+
+class CaseConversationActions:
+    @extend_schema(
+        summary="The notices sent to the customer",
+        description="Every notice about the case and the cases merged into it, oldest first: "
+        "what it told, by which channel to which (masked) address, and whether it was sent, "
+        "is still being tried, failed, or was not sent and why.",
+        responses=NoticeSerializer(many=True),
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def notices(self, request, reference: str):
+        case = self._case()
+        page = self.paginate_queryset(case_notices(case=case).select_related("case"))
+        return self.get_paginated_response(NoticeSerializer(page, many=True).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="How the customer hears from us",
+        responses=ContactPreferencesSerializer,
+        filters=False,
+    )
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Change how the customer hears from us",
+        description="As the customer asked (on the phone, in a letter); the change is on the "
+        "case's timeline.",
+        request=ContactPreferencesSerializer,
+        responses=ContactPreferencesSerializer,
+    )
+    @action(
+        detail=True,
+        methods=["get", "patch"],
+        url_path="customer-preferences",
+        filter_backends=[],
+    )
+    def customer_preferences(self, request, reference: str):
+        if request.method == "GET":
+            case = self._case()
+            return Response(ContactPreferencesSerializer.of(case.customer))
+        case = self._case(write=True)
+        serializer = ContactPreferencesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact.customer_preferences_set(case=case, by=request.user, **serializer.validated_data)
+        case.customer.refresh_from_db()
+        return Response(ContactPreferencesSerializer.of(case.customer))

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ConversationConfig(AppConfig):
+    name = "conversation"
+    verbose_name = _("Conversation with customers")
+
+    def ready(self) -> None:
+        from complaints.selectors import timeline_extras_register
+
+        from . import receivers  # connects to complaints.signals
+
+        timeline_extras_register(receivers.timeline_notices)

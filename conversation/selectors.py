@@ -1,0 +1,44 @@
+"""Reads of the conversation: a case's notices (its timeline, the API), what the acknowledgement
+went by."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from complaints.models import Case, CaseEvent
+
+from .models import Notice, NoticeKind
+
+
+def acknowledgement_notice(*, case: Case) -> Notice | None:
+    """The case's acknowledgement, unless it could not be sent (no address)."""
+    return (
+        Notice.objects.filter(case=case, kind=NoticeKind.ACKNOWLEDGEMENT)
+        .exclude(status=Notice.Status.SKIPPED)
+        .first()
+    )
+
+
+def acknowledgement_channel(*, case: Case, addresses: set[str]) -> str:
+    """The channel the case's acknowledgement is going by, if it goes to one of ``addresses``
+    (those the customer typed on the public form; "" otherwise: we never tell a stranger where
+    another customer's messages go)."""
+    notice = acknowledgement_notice(case=case)
+    return notice.channel if notice is not None and notice.address in addresses else ""
+
+
+def case_notices(*, case: Case) -> QuerySet[Notice]:
+    """The notices about the case and the cases merged into it, oldest first."""
+    return Notice.objects.filter(Q(case=case) | Q(case__merged_into=case)).order_by(
+        "created_at", "pk"
+    )
+
+
+def notices_by_event(events: list[CaseEvent]) -> dict[int, list[Notice]]:
+    """The notices each of these events caused, in one query (the timeline's extras)."""
+    by_event: dict[int, list[Notice]] = {}
+    if not events:
+        return by_event
+    for notice in Notice.objects.filter(event__in=[e.pk for e in events]).order_by("pk"):
+        by_event.setdefault(notice.event_id, []).append(notice)
+    return by_event
