@@ -36,6 +36,7 @@ class Channel(models.TextChoices):
     WEB_FORM = "web_form", _("Web form")
     SOCIAL_MEDIA = "social_media", _("Social media")
     DEALER = "dealer", _("Dealer")
+    SMS = "sms", _("Text message (SMS)")
 
 
 class Category(models.TextChoices):

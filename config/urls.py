@@ -41,6 +41,8 @@ urlpatterns = [
     path("reports/", include("reporting.urls")),
     path("knowledge/", include("knowledge.urls")),
     path("t/", include(tracking_urlpatterns)),
+    # Text messages from customers, through the SMS provider's webhook (conversation.inbound).
+    path("sms/", include("conversation.urls")),
     path("complain/", intake_views.complain, name="complain"),
     path("complain/thanks/", intake_views.complain_thanks, name="complain_thanks"),
     path("", include("complaints.urls")),

@@ -143,6 +143,28 @@ def mask(address: str) -> str:
     return f"{address[:-8]}****{address[-4:]}" if len(address) > 8 else f"****{address[-4:]}"
 
 
+class ReceivedSms(models.Model):
+    """One text message a customer sent us, by its provider's id: a provider's webhook called
+    twice (they retry) takes nothing in the second time."""
+
+    provider = models.CharField(max_length=20)
+    provider_id = models.CharField(max_length=255)
+    sender = models.CharField(max_length=20)
+    # The case it went to (none: a STOP, or nothing could be done with it).
+    case = models.ForeignKey(Case, null=True, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("text message received")
+        verbose_name_plural = _("text messages received")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "provider_id"], name="received_sms_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.provider_id}"
+
+
 class NoticeTemplate(models.Model):
     """The text of one kind of notice in one language for one channel, edited by quality managers
     in the admin (with a preview). Placeholders as in the knowledge base's reply templates, plus
