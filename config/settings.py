@@ -205,6 +205,22 @@ MAILERS = {
 SMS_URL = env.str("SMS_URL", default="console://")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Heed <complaints@heed.localhost>")
 
+
+def _reply_address_default() -> str:
+    """complaints+{tag}@domain from DEFAULT_FROM_EMAIL's address (plus addressing: most mail
+    servers deliver it to complaints@domain, where the provider's inbound route takes it)."""
+    from email.utils import getaddresses
+
+    local, _at, domain = getaddresses([DEFAULT_FROM_EMAIL])[0][1].partition("@")
+    return f"{local}+{{tag}}@{domain}"
+
+
+# Where customers' email answers go (conversation.replies): {tag} becomes the case's reference
+# and a secret, by which the answer finds its case.
+REPLY_ADDRESS = env.str("REPLY_ADDRESS", default=_reply_address_default())
+if "{tag}" not in REPLY_ADDRESS:
+    raise ImproperlyConfigured("REPLY_ADDRESS must contain {tag}, e.g. complaints+{tag}@…")
+
 # Celery: Redis when REDIS_URL is set; otherwise a broker that needs no server.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:

@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.core.mail.message import make_msgid
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -38,6 +37,7 @@ from complaints.customer_actions import tracking_url
 from complaints.models import TrackingToken, tracking_digest
 from complaints.services import tracking_token_issue
 
+from . import replies
 from .models import Channel, Notice
 from .render import LINK_MASK, Rendered, notice_render
 from .sms import SmsError, SmsMessage, sms_send
@@ -113,12 +113,13 @@ def _held(row: Notice, until: datetime) -> QuerySet[Notice]:
 
 
 def _email(row: Notice, rendered: Rendered) -> str:
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or None
-    message_id = make_msgid(domain=domain)
+    """Send one email; its Reply-To and Message-ID lead the customer's answer to the case."""
+    message_id = replies.message_id(row.case)
     message = EmailMessage(
         subject=rendered.subject,
         body=rendered.text,
         to=[row.address],
+        reply_to=[replies.reply_address(row.case)],
         headers={"Message-ID": message_id},
     )
     try:

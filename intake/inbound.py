@@ -1,6 +1,8 @@
-"""Email in: mail to the complaints address becomes a case; a reply whose subject carries a
-case's reference, from that case's customer, becomes their message on it. Received through the
-mail providers' inbound webhooks, normalised by django-anymail (``anymail.signals.inbound``).
+"""Email in: mail to the complaints address becomes a case; an answer to one of our emails to a
+customer, sent to the case's reply address (or answering its Message-ID), becomes the
+customer's message on it (``conversation.replies``: matched by a secret, never by the From
+address). Received through the mail providers' inbound webhooks, normalised by django-anymail
+(``anymail.signals.inbound``).
 
 Quoted history is trimmed; attachments are kept when their content is a type we take (the rest
 are named in the message, not silently dropped). Each provider message id is taken in once."""
@@ -19,12 +21,12 @@ from complaints.attachments import clean_name, sniff
 from complaints.errors import CaseError
 from complaints.languages import language_guess
 from complaints.models import Case, Category, Channel, Step
+from conversation import replies
 
 from .models import InboundEmail
 
 log = logging.getLogger(__name__)
 
-REFERENCE = re.compile(r"\bC\d{6}-\d{5}\b")
 # Where a reply's quoted history starts, in the clients our customers use.
 _QUOTE_STARTS = [
     re.compile(r"^On .{0,200} wrote:\s*$"),
@@ -99,7 +101,7 @@ def _take_in(message, sender, body, files, refused, message_id) -> Case | None:
     subject = (message.subject or "").strip()
     try:
         with transaction.atomic():
-            case = _reply_to(subject=subject, email=sender.addr_spec)
+            case = _reply_to(message)
             if case is not None:
                 customer_actions.case_customer_message(case=case, body=body, files=files)
                 case = case.survivor  # a case merged into another: the one handling it
@@ -127,22 +129,16 @@ def _take_in(message, sender, body, files, refused, message_id) -> Case | None:
     return case
 
 
-def _reply_to(*, subject: str, email: str) -> Case | None:
-    """The case a reply belongs to: its reference in the subject, sent by its customer (anyone
-    else naming a reference starts a case of their own), and still open — for a case merged
-    into another, the survivor still open (the message then goes to the survivor)."""
-    match = REFERENCE.search(subject)
-    if match is None:
-        return None
-    try:
-        address = services.email_normalize(email)
-    except CaseError:
-        return None
-    case = (
-        Case.objects.select_related("customer", "merged_into")
-        .filter(reference=match.group(0), customer__email=address)
-        .first()
-    )
+def _reply_to(message) -> Case | None:
+    """The open case an email answers: the one its reply address or Message-ID names, with a
+    good secret (``conversation.replies``), still open — for a case merged into another, the
+    survivor still open (the message then goes to the survivor). A closed case, or no case,
+    starts a new one."""
+    recipients = [address.addr_spec for address in [*(message.to or []), *(message.cc or [])]] + [
+        getattr(message, "envelope_recipient", None) or ""
+    ]
+    in_reply_to = [message.get("In-Reply-To", ""), message.get("References", "")]
+    case = replies.case_for_reply(recipients=recipients, in_reply_to=in_reply_to)
     if case is None or case.survivor.step == Step.CLOSED:
         return None
     return case

@@ -21,6 +21,7 @@ from complaints import customer_actions, services
 from complaints.errors import TransitionRefused
 from complaints.merging import case_merge
 from complaints.models import Attachment, Case, CaseEvent, Step
+from conversation import replies
 from conversation.outbox import notices_deliver
 from escalation.models import Notification
 from intake.tracking import case_for_lost_link, case_for_token
@@ -322,7 +323,10 @@ def test_a_lost_link_of_the_absorbed_case_is_sent_and_opens_the_survivor(first, 
 
 def test_an_email_reply_naming_the_absorbed_reference_reaches_the_survivor(client, first, again):
     reply = postmark(
-        sender="li.na@example.com", subject=f"Re: {again.case.reference}", text="Still loud!"
+        sender="li.na@example.com",
+        subject=f"Re: {again.case.reference}",
+        text="Still loud!",
+        to=replies.reply_address(again.case),
     )
 
     post(client, reply, **auth())
@@ -338,6 +342,7 @@ def test_an_email_from_the_other_customer_reaches_their_thread_of_the_survivor(
         sender="wang@example.com",
         subject=f"Re: {neighbour.case.reference}",
         text="Mine too.",
+        to=replies.reply_address(neighbour.case),
         message_id="second-message",
     )
 
@@ -351,7 +356,11 @@ def test_an_email_naming_the_absorbed_reference_after_the_survivor_closed_is_a_n
     client, agent, handler, after_sales, first, again
 ):
     walk(first.case, to=Step.CLOSED, by=agent, department=after_sales, person=handler)
-    reply = postmark(sender="li.na@example.com", subject=f"Re: {again.case.reference}")
+    reply = postmark(
+        sender="li.na@example.com",
+        subject=f"Re: {again.case.reference}",
+        to=replies.reply_address(again.case),
+    )
 
     post(client, reply, **auth())
 
