@@ -108,6 +108,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "complaints.context_processors.navigation",
                 "escalation.context_processors.queue_counts_nav",
+                "intake.context_processors.held_mail_nav",
             ],
         },
     },

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 
+from anymail.inbound import AnymailInboundMessage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
 from complaints import customer_actions, services
 from complaints.attachments import clean_name, sniff
-from complaints.errors import CaseError
+from complaints.errors import AccessDenied, CaseError, TransitionRefused
 from complaints.languages import language_guess
-from complaints.models import Case, Category, Channel, Step
+from complaints.models import Case, Category, Channel, Step, User
 from conversation import replies
 
-from .models import InboundEmail
+from .authentication import authentication_failure
+from .models import HeldEmail, InboundEmail
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +72,20 @@ def _files(message) -> tuple[list, list[str]]:
     return taken, refused
 
 
-def email_receive(*, message, message_id: str | None) -> Case | None:
-    """Take one inbound email in. Returns the case it went to (None if it was seen before, or
-    could not be taken in at all: then it is logged, and the provider is not asked to retry a
-    message that will never fit)."""
+def email_receive(*, message, message_id: str | None, checked: bool = False) -> Case | None:
+    """Take one inbound email in. Returns the case it went to (None if it was seen before, is
+    held for an agent because its sender failed the provider's checks, or could not be taken in
+    at all: then it is logged, and the provider is not asked to retry a message that will never
+    fit). ``checked``: an agent released it (``held_email_release``)."""
     sender = message.from_email
     if sender is None or not sender.addr_spec:
         return None
     if message_id and InboundEmail.objects.filter(message_id=message_id[:255]).exists():
         return None  # a provider's retry of a message taken in before
+    reason = "" if checked else authentication_failure(message)
+    if reason:
+        _hold(message, message_id, sender.addr_spec, reason)
+        return None
     text = message.text or strip_tags(message.html or "")
     body = trim_quoted(text)[:4000]
     files, refused = _files(message)
@@ -93,6 +102,49 @@ def email_receive(*, message, message_id: str | None) -> Case | None:
         except CaseError as again:
             log.warning("Inbound email %s not taken in: %s", message_id, again.messages)
             return None
+
+
+def _hold(message, message_id: str | None, sender: str, reason: str) -> None:
+    """Keep the whole message for an agent (once per provider message id)."""
+    text = message.text or strip_tags(message.html or "")
+    HeldEmail.objects.get_or_create(
+        message_id=(message_id or f"held:{uuid.uuid4()}")[:255],
+        defaults={
+            "sender": sender[:254],
+            "subject": (message.subject or "")[:255],
+            "text": text[:10000],
+            "raw": message.as_string(),
+            "reason": reason[:255],
+        },
+    )
+    log.warning("Inbound email %s held: its sender failed the checks (%s).", message_id, reason)
+
+
+def held_email_release(*, held: HeldEmail, by: User) -> Case | None:
+    """An agent judged a held email genuine: it is taken in as any email is (an answer to its
+    case, or a new case waiting to be taken). Returns the case it went to."""
+    if not by.has_perm("complaints.add_case"):
+        raise AccessDenied()
+    with transaction.atomic():
+        held = HeldEmail.objects.select_for_update().get(pk=held.pk)
+        if held.released_at or held.discarded_at:
+            raise TransitionRefused(_("Someone has already dealt with this email."))
+        message = AnymailInboundMessage.parse_raw_mime(held.raw)
+        case = email_receive(message=message, message_id=held.message_id, checked=True)
+        held.released_at, held.decided_by, held.case = timezone.now(), by, case
+        held.save(update_fields=["released_at", "decided_by", "case"])
+    return case
+
+
+def held_email_discard(*, held: HeldEmail, by: User) -> None:
+    """An agent judged a held email forged or junk: it stays on record, taken in nowhere."""
+    if not by.has_perm("complaints.add_case"):
+        raise AccessDenied()
+    updated = HeldEmail.objects.filter(
+        pk=held.pk, released_at__isnull=True, discarded_at__isnull=True
+    ).update(discarded_at=timezone.now(), decided_by=by)
+    if not updated:
+        raise TransitionRefused(_("Someone has already dealt with this email."))
 
 
 def _take_in(message, sender, body, files, refused, message_id) -> Case | None:

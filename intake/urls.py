@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views
+from . import held, views
 
 app_name = "intake"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("customer-lookup/", views.customer_lookup, name="customer_lookup"),
     path("related-cases/", views.related_cases, name="related_cases"),
     path("cases/<str:reference>/tracking-link/", views.tracking_renew, name="tracking_renew"),
+    path("held/", held.held_list, name="held_list"),
+    path("held/<int:pk>/", held.held_decide, name="held_decide"),
 ]
 
 # The customer's pages, at /t/ (config.urls): the link /t/<token>, then the page /t/.
