@@ -5,6 +5,7 @@ the timeline of the case it was made from."""
 
 from __future__ import annotations
 
+import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +14,32 @@ from django.utils.translation import gettext as _
 from .access import case_can_work
 from .errors import AccessDenied, InvalidInput
 from .models import Case, CaseEvent, Customer, User
+
+
+def mobile_number(customer: Customer) -> str:
+    """The customer's phone number if it can take a text message (a mobile number; a number
+    that may be either, as the US and Canada's are), else ""."""
+    if not customer.phone:
+        return ""
+    try:
+        number = phonenumbers.parse(customer.phone)
+    except phonenumbers.NumberParseException:
+        return ""
+    kinds = phonenumbers.PhoneNumberType
+    mobile = {kinds.MOBILE, kinds.FIXED_LINE_OR_MOBILE}
+    return customer.phone if phonenumbers.number_type(number) in mobile else ""
+
+
+def channel_unreachable(customer: Customer, channel: str | None) -> str:
+    """Why the customer cannot be told by ``channel`` (no email address, no mobile number), or
+    "" when they can (and for automatic, or no channel asked)."""
+    if channel == Customer.Channel.EMAIL and not customer.email:
+        return str(_("We have no email address for this customer."))
+    if channel == Customer.Channel.SMS and not mobile_number(customer):
+        return str(
+            _("We have no mobile number for this customer: text messages cannot reach them.")
+        )
+    return ""
 
 
 @transaction.atomic
@@ -36,6 +63,9 @@ def customer_preferences_set(
     if errors:
         raise InvalidInput(fields=errors)
     customer = Customer.objects.select_for_update().get(pk=case.customer_id)
+    channel_problem = channel_unreachable(customer, preferred_channel)
+    if channel_problem:
+        raise InvalidInput(fields={"preferred_channel": [channel_problem]})
     changes = {}
     for field, value in (("language", language), ("preferred_channel", preferred_channel)):
         if value is not None and value != getattr(customer, field):

@@ -154,17 +154,23 @@ def _lock_for_customer(case: Case, step: str, refusal: str) -> Case:
 def case_customer_message(
     *, case: Case, body: str, files: list[UploadedFile] | None = None
 ) -> CaseEvent:
-    """The customer writes on their case (the tracking page; email in later). It goes on the
-    timeline for both sides, and ``customer_replied`` lets the other apps react in the same
-    transaction (a stopped clock restarts). A closed case takes no more messages."""
+    """The customer writes on their case (the tracking page, an email answer, an SMS). It goes
+    on the timeline for both sides, and ``customer_replied`` lets the other apps react in the
+    same transaction (a stopped clock restarts). A case closed with the customer's rating takes
+    no more messages; one closed without (``lifecycle.REOPENABLE``) is taken up again."""
     body = _event_note(body, field="body")
     if not body and not files:
         raise InvalidInput(fields={"body": [_("Write something first.")]})
     locked = _lock_handling(case)
     if locked.step == Step.CLOSED:
-        raise TransitionRefused(
-            _("This complaint is closed. To complain again, please contact us.")
-        )
+        taken_up = lifecycle.return_move(locked)
+        if taken_up is None:
+            raise TransitionRefused(
+                _("This complaint is closed. To complain again, please contact us.")
+            )
+        # Closed without a rating (unreachable, withdrawn, not a complaint): the customer
+        # writing again takes it up again where it ended.
+        _move(locked, to=taken_up.target, by=None, data={}, note="", move=taken_up)
     # Another customer's words stay on their own case, out of the survivor customer's sight.
     target = locked if locked.customer_id == case.customer_id else case
     checked = attachments.validate(files or [], already=target.attachments.count())
@@ -283,3 +289,10 @@ def case_tracking_renew(*, case: Case, by: User) -> str:
     token = tracking_token_issue(case=locked)
     CaseEvent.objects.create(case=locked, actor=by, kind=CaseEvent.Kind.LINK_RENEWED)
     return token
+
+
+def case_takes_customer_messages(case: Case) -> bool:
+    """Whether a message of the customer's reaches this case (for a merged case, the case
+    handling it): it is open, or it was closed without their rating and is taken up again."""
+    handling = case.survivor
+    return handling.step != Step.CLOSED or handling.ending in lifecycle.REOPENABLE

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from . import lifecycle
-from .models import Case, Customer, Department, Remedy, User
+from .contact import channel_unreachable
+from .models import Case, ContactAttempt, Customer, Department, Remedy, User
 
 
 def staff_who_work_cases():
@@ -214,11 +215,36 @@ class ContactPreferencesForm(forms.Form):
                 "essential_only": bool(customer.essential_only_since),
             },
         )
-        have = {
-            Customer.Channel.EMAIL: bool(customer.email),
-            Customer.Channel.SMS: bool(customer.phone),
-        }
         form.fields["preferred_channel"].choices = [
-            (value, label) for value, label in Customer.Channel.choices if not value or have[value]
+            (value, label)
+            for value, label in Customer.Channel.choices
+            if not channel_unreachable(customer, value)
         ]
         return form
+
+
+class ContactAttemptForm(forms.Form):
+    """An attempt to reach the customer (``services.case_contact_record``)."""
+
+    method = forms.ChoiceField(label=_("How"), choices=ContactAttempt.Method.choices)
+    result = forms.ChoiceField(label=_("Result"), choices=ContactAttempt.Result.choices)
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class EndingForm(forms.Form):
+    """Close the case without the customer's rating (``lifecycle.ENDINGS``), saying why."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    ending = forms.ChoiceField(label=_("How it ends"), choices=())
+    note = forms.CharField(
+        label=_("Why"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ending"].choices = [
+            (move.ending, move.label) for move in lifecycle.endings_from(case.step)
+        ]
+        self.initial.setdefault("version", case.version)

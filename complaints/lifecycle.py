@@ -1,13 +1,18 @@
 """The seven-step lifecycle as data: which moves exist, what each records, what each requires.
 
 ``case_transition`` in ``complaints.services`` is the one guard that applies this table; the UI
-and the API both go through it. A move not in ``MOVES`` does not exist.
+and the API both go through it. A move not in ``MOVES`` or ``ENDINGS`` does not exist.
 
-    receive → listen → analyse → decide → act → confirm → follow_up → closed
+    receive → listen → analyse → decide → act → confirm → follow_up → closed (rated)
                                     ↑  └─(not valid: explanation)──↗   │
                                     └──── confirm: customer refused ───┘
               analyse ← follow_up: customer not satisfied (reopened)
-"""
+
+The honest endings (``ENDINGS``) close a case that no rating can close, each with its reason:
+the customer unreachable at Follow up after the attempts ``FOLLOW_UP_ATTEMPTS`` asks, withdrawn
+by the customer at any step, not a complaint (spam) before Analyse by a department head or
+above. The customer's next message takes such a case back to the step it ended at
+(``return_move``)."""
 
 from __future__ import annotations
 
@@ -15,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from .models import Case, Step, Validity
+from .models import Case, CaseEvent, ContactAttempt, Ending, Step, User, Validity
 
 ORDER: list[str] = list(Step.values)
 
@@ -95,13 +101,19 @@ class Move:
     source: str
     target: str
     label: Promise
-    kind: str = "forward"  # forward | back | reopen
+    kind: str = "forward"  # forward | back | reopen | ending | return
     requires: tuple[Requirement, ...] = ()
     # Values the move itself records (the customer's answer at Confirm and Follow up).
     sets: dict[str, Any] = field(default_factory=dict)
     # A move open only to some cases, with the reason shown when it is not.
     allowed: Callable[[Case], bool] | None = None
     not_allowed_message: Promise | None = None
+    # An ending: its code, the note (why) it needs, and who may make it (staff; the customer's
+    # own moves are never endings).
+    ending: str = ""
+    note_required: Promise | None = None
+    permitted: Callable[[User], bool] | None = None
+    not_permitted_message: Promise | None = None
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -225,7 +237,7 @@ MOVES: dict[tuple[str, str], Move] = {
             Step.FOLLOW_UP,
             Step.CLOSED,
             _("Satisfied — close the case"),
-            sets={"follow_up_satisfied": True},
+            sets={"follow_up_satisfied": True, "ending": Ending.RATED},
             requires=(
                 Requirement("satisfaction_rating", _("Record the customer's rating.")),
                 _ANSWERED,
@@ -249,3 +261,118 @@ MOVES: dict[tuple[str, str], Move] = {
 def moves_from(step: str) -> list[Move]:
     """The moves open from a step, forward first."""
     return [m for (source, _target), m in MOVES.items() if source == step]
+
+
+# ---------------------------------------------------------------- the honest endings
+
+
+def follow_up_attempts(case: Case) -> int:
+    """The attempts to reach the customer since the case last came to Follow up that did not
+    reach them (``ContactAttempt``): what "unreachable" counts."""
+    arrived = (
+        CaseEvent.objects.filter(case=case, to_step=Step.FOLLOW_UP)
+        .order_by("-at", "-pk")
+        .values_list("at", flat=True)
+        .first()
+    )
+    attempts = ContactAttempt.objects.filter(case=case, step=Step.FOLLOW_UP).exclude(
+        result=ContactAttempt.Result.REACHED
+    )
+    if arrived is not None:
+        attempts = attempts.filter(at__gte=arrived)
+    return attempts.count()
+
+
+def head_or_above(user: User) -> bool:
+    """A department head, quality manager, general manager or administrator."""
+    from .roles import Role
+
+    if user.is_superuser:
+        return True
+    heads = {str(r) for r in (Role.DEPARTMENT_HEAD, Role.QUALITY_MANAGER, Role.GENERAL_MANAGER)}
+    heads.add(str(Role.ADMINISTRATOR))
+    return bool(heads & {group.name for group in user.groups.all()})
+
+
+_WITHDRAWN_NOTE = _("Say how the customer withdrew it (when, by which channel, in their words).")
+
+ENDINGS: dict[tuple[str, str], Move] = {
+    (m.source, m.ending): m
+    for m in (
+        Move(
+            Step.FOLLOW_UP,
+            Step.CLOSED,
+            _("Close: the customer cannot be reached"),
+            kind="ending",
+            ending=Ending.UNREACHABLE,
+            sets={"ending": Ending.UNREACHABLE},
+            requires=(
+                Requirement(
+                    "contact_attempts",
+                    _(
+                        "Try to reach the customer first: record each attempt "
+                        "(“Contact the customer”) until the attempts the policy asks for."
+                    ),
+                    present=lambda c: follow_up_attempts(c) >= settings.FOLLOW_UP_ATTEMPTS,
+                ),
+                _ANSWERED,
+            ),
+            note_required=_("Say what was tried."),
+        ),
+        *(
+            Move(
+                step,
+                Step.CLOSED,
+                _("Close: the customer withdrew the complaint"),
+                kind="ending",
+                ending=Ending.WITHDRAWN,
+                sets={"ending": Ending.WITHDRAWN},
+                note_required=_WITHDRAWN_NOTE,
+            )
+            for step in Case.OPEN_STEPS
+        ),
+        *(
+            Move(
+                step,
+                Step.CLOSED,
+                _("Close: not a complaint (spam)"),
+                kind="ending",
+                ending=Ending.NOT_A_COMPLAINT,
+                sets={"ending": Ending.NOT_A_COMPLAINT},
+                note_required=_("Say why this is not a complaint."),
+                permitted=head_or_above,
+                not_permitted_message=_(
+                    "Only a department head or a manager may close a case as not a complaint."
+                ),
+            )
+            for step in (Step.RECEIVE, Step.LISTEN)
+        ),
+    )
+}
+
+# The endings the customer's next message undoes.
+REOPENABLE = frozenset({Ending.UNREACHABLE, Ending.WITHDRAWN, Ending.NOT_A_COMPLAINT})
+
+
+def endings_from(step: str) -> list[Move]:
+    return [m for (source, _ending), m in ENDINGS.items() if source == step]
+
+
+def return_move(case: Case) -> Move | None:
+    """The move that takes a case closed by a reopenable ending back to the step it ended at,
+    when the customer writes again (None for any other case)."""
+    if case.step != Step.CLOSED or case.ending not in REOPENABLE:
+        return None
+    ended_at = (
+        CaseEvent.objects.filter(case=case, to_step=Step.CLOSED)
+        .order_by("-at", "-pk")
+        .values_list("from_step", flat=True)
+        .first()
+    )
+    return Move(
+        Step.CLOSED,
+        ended_at or Step.FOLLOW_UP,
+        _("The customer wrote again: taken up again"),
+        kind="return",
+        sets={"ending": ""},
+    )

@@ -177,6 +177,13 @@ def case_merge(
         customer_visible=locked_absorbed.customer_id != locked_survivor.customer_id,
         at=now,
     )
+    # A message of the absorbed case's customer still waiting for our answer waits on the
+    # survivor now, which handles it (the earlier of the two, if both wait).
+    waiting = locked_absorbed.awaiting_reply_since
+    if waiting is not None:
+        since = min(filter(None, [waiting, locked_survivor.awaiting_reply_since]))
+        Case.objects.filter(pk=locked_absorbed.pk).update(awaiting_reply_since=None)
+        Case.objects.filter(pk=locked_survivor.pk).update(awaiting_reply_since=since)
     # The absorbed customer's later cases may have been repeats of the absorbed case.
     repeats.repeats_refresh(
         customer_ids=[locked_absorbed.customer_id], since=locked_absorbed.received_at

@@ -86,6 +86,17 @@ class Remedy(models.TextChoices):
     GIFT = "gift", _("Gift")
 
 
+class Ending(models.TextChoices):
+    """How a closed case ended (``Case.ending``): rated by the customer, or one of the honest
+    endings when no rating can be had (``lifecycle.ENDINGS``). The reports count each apart, and
+    only a rating is a satisfaction figure."""
+
+    RATED = "rated", _("Rated by the customer")
+    UNREACHABLE = "unreachable", _("Customer unreachable")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the customer")
+    NOT_A_COMPLAINT = "not_a_complaint", _("Not a complaint (spam)")
+
+
 class Tier(models.IntegerChoices):
     """Escalation tiers (升级处置): each overdue milestone moves a case one up; 4 is a
     manager's referral outside the organisation (外部评审)."""
@@ -302,6 +313,10 @@ class Case(models.Model):
     )
 
     step = models.CharField(_("step"), max_length=10, choices=Step.choices, default=Step.RECEIVE)
+    # How it ended: set by the move that closes it, empty while open.
+    ending = models.CharField(
+        _("ending"), max_length=20, choices=Ending.choices, blank=True, editable=False
+    )
     # Kept by the escalation app (through ``services.case_record``), never by a form: the tier
     # the case has been escalated to, and the earliest deadline of the current round that is
     # neither met nor paused (what "overdue" means, and the date the customer is promised).
@@ -404,6 +419,11 @@ class Case(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(step__in=Step.values), name="case_step_known"),
+            # A closed case says how it ended; an open one has not ended.
+            models.CheckConstraint(
+                condition=(Q(step="closed") & ~Q(ending="")) | (~Q(step="closed") & Q(ending="")),
+                name="case_ending_when_closed",
+            ),
             models.CheckConstraint(
                 condition=Q(tier__gte=0) & Q(tier__lte=4), name="case_tier_range"
             ),
@@ -550,6 +570,8 @@ class CaseEvent(AppendOnlyModel):
         LINK_REQUESTED = "link_requested", _("Tracking link asked for again")
         # The customer changed what they hear from us (language, channel, essential only).
         PREFERENCES = "preferences", _("Contact preferences changed")
+        # Staff tried to reach the customer (``ContactAttempt``): a follow-up call, a visit.
+        CONTACTED = "contacted", _("Customer contacted")
         # Written on both cases by ``complaints.merging.case_merge``.
         MERGED = "merged", _("Merged")
 
@@ -594,3 +616,41 @@ class CaseEvent(AppendOnlyModel):
             from .signals import case_event_written
 
             case_event_written.send(sender=CaseEvent, event=self)
+
+
+class ContactAttempt(models.Model):
+    """One attempt of staff to reach the customer — a follow-up call, an SMS, a visit — with its
+    result, recorded from the case page or the API (``services.case_contact_record``). Enough
+    attempts that did not reach the customer at Follow up let the case close as unreachable
+    (``lifecycle.ENDINGS``); one that reached them is a first response."""
+
+    class Method(models.TextChoices):
+        PHONE = "phone", _("Phone call")
+        SMS = "sms", _("Text message")
+        EMAIL = "email", _("Email")
+        VISIT = "visit", _("Visit")
+        LETTER = "letter", _("Letter")
+
+    class Result(models.TextChoices):
+        REACHED = "reached", _("Reached the customer")
+        NO_ANSWER = "no_answer", _("No answer")
+        LEFT_MESSAGE = "left_message", _("Left a message")
+        WRONG_NUMBER = "wrong_number", _("Wrong number or address")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="contact_attempts")
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    by = models.ForeignKey(User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(_("how"), max_length=10, choices=Method.choices)
+    result = models.CharField(_("result"), max_length=15, choices=Result.choices)
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+    # The step the case was at: attempts at Follow up are what "unreachable" counts.
+    step = models.CharField(max_length=10, choices=Step.choices)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("contact attempt")
+        verbose_name_plural = _("contact attempts")
+        indexes = [models.Index(fields=["case", "step"], name="contact_case_step")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.method} {self.result}"

@@ -15,7 +15,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .access import cases_visible_to
-from .models import Attachment, Case, CaseEvent, Customer, Department, Remedy, Step, User
+from .models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    ContactAttempt,
+    Customer,
+    Department,
+    Remedy,
+    Step,
+    User,
+)
 
 
 def overdue_q(now: datetime | None = None) -> Q:
@@ -123,6 +133,8 @@ EXTRA_CHANGE_LABELS: dict[str, tuple[Any, dict[str, Any]]] = {
         gettext_lazy("sent by"),
         {"email": gettext_lazy("Email"), "sms": gettext_lazy("SMS")},
     ),
+    "method": (gettext_lazy("how"), dict(ContactAttempt.Method.choices)),
+    "result": (gettext_lazy("result"), dict(ContactAttempt.Result.choices)),
 }
 
 _PEOPLE_FIELDS = {"owner", "responsible_person", "remedy_approved_by", "receiver"}

@@ -23,13 +23,16 @@ from django.utils.translation import gettext as _
 
 from . import attachments, lifecycle, repeats, signals
 from .access import case_can_work
+from .contact import channel_unreachable
 from .errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
 from .models import (
     Attachment,
     Case,
     CaseEvent,
+    ContactAttempt,
     Customer,
     Department,
+    Ending,
     ReferenceSequence,
     Remedy,
     Step,
@@ -119,16 +122,19 @@ def customer_get_or_create(
                 raise InvalidInput(fields={"name": [_("Give the customer's name.")]})
             if len(name) > Customer._meta.get_field("name").max_length:
                 raise InvalidInput(fields={"name": [_("The name is too long.")]})
+            customer = Customer(
+                name=name,
+                phone=phone,
+                email=email,
+                type=type or Customer.Type.NEW,
+                language=language or default_language or settings.LANGUAGE_CODE,
+                preferred_channel=preferred_channel or "",
+            )
+            _channel_reachable(customer)
             try:
                 with transaction.atomic():
-                    return Customer.objects.create(
-                        name=name,
-                        phone=phone,
-                        email=email,
-                        type=type or Customer.Type.NEW,
-                        language=language or default_language or settings.LANGUAGE_CODE,
-                        preferred_channel=preferred_channel or "",
-                    )
+                    customer.save(force_insert=True)
+                    return customer
             except IntegrityError:
                 continue  # another intake created them just now: find them on the next pass
         if not update_contact:
@@ -153,9 +159,17 @@ def customer_get_or_create(
                 setattr(customer, field, value)
                 changed.append(field)
         if changed:
+            _channel_reachable(customer)
             customer.save(update_fields=changed)
         return customer
     raise CaseConflict()
+
+
+def _channel_reachable(customer: Customer) -> None:
+    """Refuse a preferred channel the customer has no address for."""
+    problem = channel_unreachable(customer, customer.preferred_channel)
+    if problem:
+        raise InvalidInput(fields={"preferred_channel": [problem]})
 
 
 # ---------------------------------------------------------------- intake
@@ -396,29 +410,62 @@ def case_transition(
     data: dict[str, Any] | None = None,
     note: str = "",
     expected_version: int | None = None,
+    ending: str = "",
 ) -> CaseEvent:
-    """Move the case from its step to ``to`` along one of ``lifecycle.MOVES``: records the
+    """Move the case from its step to ``to`` along one of ``lifecycle.MOVES`` — or, with
+    ``ending``, close it by one of ``lifecycle.ENDINGS`` (``to`` is then "closed"): records the
     move's data, checks the step's required data, appends the event. Anything else is refused
     with the reasons, and nothing is saved."""
     if to not in Step.values:
         raise TransitionRefused(_("There is no step called “%(step)s”.") % {"step": to})
     note = _event_note(note)
     locked = _lock(case, by=by, expected_version=expected_version)
-    event = _move(locked, to=to, by=by, data=data or {}, note=note)
+    event = _move(locked, to=to, by=by, data=data or {}, note=note, ending=ending)
     case.refresh_from_db()
     return event
 
 
-def _move(locked: Case, *, to: str, by: User | None, data: dict[str, Any], note: str) -> CaseEvent:
-    """The one guard of the state machine, for staff (``case_transition``) and the customer
-    (``case_customer_answer``, ``case_customer_follow_up``; ``by`` None), on a locked case."""
+def _move_for(locked: Case, *, to: str, ending: str) -> lifecycle.Move:
+    """The move from the case's step to ``to`` (an ending's, if one is named), or the refusal."""
     source = locked.step
+    if ending:
+        move = lifecycle.ENDINGS.get((source, ending))
+        if move is None or to != Step.CLOSED:
+            if ending not in Ending.values or ending == Ending.RATED:
+                raise TransitionRefused(_("There is no such way to close a case."))
+            raise TransitionRefused(
+                _("A case at %(source)s cannot be closed as “%(ending)s”.")
+                % {"source": Step(source).label, "ending": Ending(ending).label}
+            )
+        return move
     move = lifecycle.MOVES.get((source, to))
     if move is None:
         raise TransitionRefused(
             _("A case at %(source)s cannot move to %(target)s.")
             % {"source": Step(source).label, "target": Step(to).label}
         )
+    return move
+
+
+def _move(
+    locked: Case,
+    *,
+    to: str,
+    by: User | None,
+    data: dict[str, Any],
+    note: str,
+    ending: str = "",
+    move: lifecycle.Move | None = None,
+) -> CaseEvent:
+    """The one guard of the state machine, for staff (``case_transition``) and the customer
+    (``case_customer_answer``, ``case_customer_follow_up``, a message that takes an ended case
+    up again with ``move``; ``by`` None), on a locked case."""
+    source = locked.step
+    move = move or _move_for(locked, to=to, ending=ending)
+    if move.permitted is not None and not (by is not None and move.permitted(by)):
+        raise TransitionRefused(move.not_permitted_message)
+    if move.note_required is not None and not note:
+        raise TransitionRefused(move.note_required, fields={"note": [str(move.note_required)]})
     changes = _apply(locked, data, move.fields)
     for name, value in move.sets.items():
         old = getattr(locked, name)
@@ -442,10 +489,13 @@ def _move(locked: Case, *, to: str, by: User | None, data: dict[str, Any], note:
     ]
     if objections:
         raise TransitionRefused(*objections)
-    locked.step = to
+    locked.step = move.target
     updated = [*changes, "step"]
-    if to == Step.CLOSED:
+    if move.target == Step.CLOSED:
         locked.closed_at = timezone.now()
+        updated.append("closed_at")
+    elif source == Step.CLOSED:  # an ended case taken up again
+        locked.closed_at = None
         updated.append("closed_at")
     if move.kind == "reopen":
         # A new round: the customer's agreement of the last one no longer stands.
@@ -462,7 +512,7 @@ def _move(locked: Case, *, to: str, by: User | None, data: dict[str, Any], note:
         by_customer=by is None,
         kind=CaseEvent.Kind.REOPENED if move.kind == "reopen" else CaseEvent.Kind.STEP,
         from_step=source,
-        to_step=to,
+        to_step=move.target,
         changes={k: [jsonable(a), jsonable(b)] for k, (a, b) in changes.items()},
         note=note,
         customer_visible=True,
@@ -473,7 +523,7 @@ def _move(locked: Case, *, to: str, by: User | None, data: dict[str, Any], note:
         signals.case_step_changed.send(sender=Case, case=locked, event=event)
         if move.kind == "reopen":
             signals.case_reopened.send(sender=Case, case=locked, event=event)
-        if to == Step.CLOSED:
+        if move.target == Step.CLOSED:
             signals.case_closed.send(sender=Case, case=locked, event=event)
 
     transaction.on_commit(_notify)
@@ -586,6 +636,48 @@ def case_awaiting_reply(*, case: Case, since: datetime | None) -> None:
     waiting = Case.objects.filter(pk=case.pk, awaiting_reply_since__isnull=since is not None)
     if waiting.update(awaiting_reply_since=since, updated_at=timezone.now()):
         case.awaiting_reply_since = since
+
+
+@transaction.atomic
+def case_contact_record(
+    *,
+    case: Case,
+    by: User,
+    method: str,
+    result: str,
+    note: str = "",
+    at: datetime | None = None,
+) -> ContactAttempt:
+    """Record an attempt to reach the customer (a follow-up call, a visit …) and its result, on
+    the timeline too. Attempts at Follow up that did not reach them count towards closing it as
+    unreachable. ``at``: when it happened, if earlier (not in the future)."""
+    note = _event_note(note)
+    errors = {}
+    if method not in ContactAttempt.Method.values:
+        errors["method"] = [_("Choose how you tried to reach the customer.")]
+    if result not in ContactAttempt.Result.values:
+        errors["result"] = [_("Choose what came of it.")]
+    now = timezone.now()
+    if at is not None and at > now:
+        errors["at"] = [_("It cannot have happened in the future.")]
+    if errors:
+        raise InvalidInput(fields=errors)
+    locked = _lock(case, by=by, expected_version=None)
+    if locked.step == Step.CLOSED or locked.merged_into_id is not None:
+        raise TransitionRefused(_("The case is no longer open: there is no one to reach for it."))
+    attempt = ContactAttempt.objects.create(
+        case=locked, by=by, method=method, result=result, note=note, at=at or now, step=locked.step
+    )
+    CaseEvent.objects.create(
+        case=locked,
+        actor=by,
+        kind=CaseEvent.Kind.CONTACTED,
+        changes={"method": [None, method], "result": [None, result]},
+        note=note,
+        at=attempt.at,
+    )
+    case.refresh_from_db()
+    return attempt
 
 
 # ---------------------------------------------------------------- for the other apps

@@ -12,6 +12,8 @@ urlpatterns = [
     path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
     path("cases/<str:reference>/take/", views.case_take, name="case_take"),
     path("cases/<str:reference>/notes/", views.case_note, name="case_note"),
+    path("cases/<str:reference>/contacts/", views.case_contact, name="case_contact"),
+    path("cases/<str:reference>/ending/", views.case_ending, name="case_ending"),
     path(
         "cases/<str:reference>/customer-preferences/",
         views.case_customer_preferences,

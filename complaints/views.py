@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,7 +17,15 @@ from . import contact, customer_actions, lifecycle, merging, repeats, selectors,
 from .access import case_can_work, case_get_for_user, user_can_view_cases
 from .errors import CaseConflict, CaseError, InvalidInput
 from .filters import CaseFilter
-from .forms import AssignForm, ContactPreferencesForm, MergeForm, NoteForm, StepForm
+from .forms import (
+    AssignForm,
+    ContactAttemptForm,
+    ContactPreferencesForm,
+    EndingForm,
+    MergeForm,
+    NoteForm,
+    StepForm,
+)
 from .models import Case, Step
 
 PAGE_SIZE = 25
@@ -112,6 +121,13 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "note_form": forms.get("note_form") or NoteForm(),
         "contact_form": forms.get("contact_form")
         or ContactPreferencesForm.for_customer(case.customer),
+        "contact_attempt_form": forms.get("contact_attempt_form") or ContactAttemptForm(),
+        "ending_form": forms.get("ending_form") or EndingForm(case=case),
+        "attempts": list(case.contact_attempts.select_related("by").order_by("-at", "-pk")[:10]),
+        "follow_up_attempts": lifecycle.follow_up_attempts(case)
+        if case.step == Step.FOLLOW_UP
+        else None,
+        "attempts_needed": settings.FOLLOW_UP_ATTEMPTS,
         "timeline": selectors.case_timeline(case=case),
         "refusal": forms.get("refusal"),
         "tracking_link": request.session.pop(f"tracking-link:{case.reference}", None),
@@ -264,6 +280,59 @@ def case_customer_preferences(request: HttpRequest, reference: str) -> HttpRespo
     except CaseError as exc:
         return _refused(request, case, exc, contact_form=form)
     messages.success(request, _("The customer's contact preferences are saved."))
+    return redirect("complaints:case_detail", reference=case.reference)
+
+
+@login_required
+@require_POST
+def case_contact(request: HttpRequest, reference: str) -> HttpResponse:
+    """Record an attempt to reach the customer."""
+    case = case_get_for_user(user=request.user, reference=reference, write=True)
+    form = ContactAttemptForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "complaints/case_detail.html",
+            _detail_context(request, case, contact_attempt_form=form),
+            status=400,
+        )
+    try:
+        services.case_contact_record(case=case, by=request.user, **form.cleaned_data)
+    except CaseError as exc:
+        return _refused(request, case, exc, contact_attempt_form=form)
+    messages.success(request, _("The attempt to reach the customer is recorded."))
+    return redirect("complaints:case_detail", reference=case.reference)
+
+
+@login_required
+@require_POST
+def case_ending(request: HttpRequest, reference: str) -> HttpResponse:
+    """Close the case without the customer's rating: unreachable, withdrawn, not a complaint."""
+    case = case_get_for_user(user=request.user, reference=reference, write=True)
+    form = EndingForm(request.POST, case=case)
+    if not form.is_valid():
+        return render(
+            request,
+            "complaints/case_detail.html",
+            _detail_context(request, case, ending_form=form),
+            status=400,
+        )
+    try:
+        services.case_transition(
+            case=case,
+            to=Step.CLOSED,
+            ending=form.cleaned_data["ending"],
+            by=request.user,
+            note=form.cleaned_data["note"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except CaseError as exc:
+        return _refused(request, case, exc, ending_form=form)
+    messages.success(
+        request,
+        _("%(reference)s is closed: %(ending)s.")
+        % {"reference": case.reference, "ending": case.get_ending_display()},
+    )
     return redirect("complaints:case_detail", reference=case.reference)
 
 

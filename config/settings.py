@@ -48,6 +48,11 @@ ANYMAIL = {
 }
 # Complaints per minute one address may send through the public form.
 PUBLIC_FORM_RATE_LIMIT = env.int("PUBLIC_FORM_RATE_LIMIT", default=3)
+# Follow-up (回访): the attempts to reach the customer that must not have reached them before a
+# case may close as "unreachable"; the working days after Follow up begins on which the customer
+# is reminded to rate, if they have not (conversation.reminders).
+FOLLOW_UP_ATTEMPTS = env.int("FOLLOW_UP_ATTEMPTS", default=3)
+FOLLOW_UP_REMINDER_DAYS = env.list("FOLLOW_UP_REMINDER_DAYS", cast=int, default=[2, 4])
 # The public address customers' tracking links point at.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -289,6 +294,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Reminders to rate (conversation.reminders): those due become notices.
+    "conversation-reminders": {
+        "task": "conversation.remind",
+        "schedule": 900.0,
+        "options": {"expires": 900.0},
+    },
 }
 
 # The API (api/): token or session, the roles' permissions, one error format, bounded pages.
@@ -348,6 +359,8 @@ SPECTACULAR_SETTINGS = {
         "CaseChannelEnum": "complaints.models.Channel",
         "NoticeChannelEnum": [("", "none"), ("email", "email"), ("sms", "sms")],
         "PreferredChannelEnum": "complaints.models.Customer.Channel",
+        "CaseEndingEnum": "api.serializers.cases.CASE_ENDINGS",
+        "ClosingEndingEnum": "api.serializers.cases.CLOSING_ENDINGS",
     },
 }
 # How long an Idempotency-Key's response is kept for retries (api.idempotency).

@@ -121,6 +121,26 @@ EMAIL: dict[str, Text] = {
             "{link}"
         ),
     ),
+    NoticeKind.CLOSED_UNREACHABLE: Text(
+        _("Your complaint {reference} is closed: we could not reach you"),
+        _(
+            "Dear {customer_name},\n\n"
+            "We tried several times to reach you about your complaint {reference}, to check "
+            "that you are satisfied, and could not. So we have closed it.\n\n"
+            "If something is still wrong, answer this email or write to us here, and we will "
+            "take it up again:\n"
+            "{link}"
+        ),
+    ),
+    NoticeKind.CLOSED_WITHDRAWN: Text(
+        _("Your complaint {reference} is withdrawn"),
+        _(
+            "Dear {customer_name},\n\n"
+            "As you asked, we have closed your complaint {reference}.\n\n"
+            "If you want us to take it up again, answer this email or write to us here:\n"
+            "{link}"
+        ),
+    ),
     NoticeKind.LINK_RENEWED: Text(
         _("A new link to your complaint {reference}"),
         _(
@@ -165,6 +185,12 @@ SMS: dict[str, Text] = {
         ),
     ),
     NoticeKind.CLOSED: Text("", _("{reference}: your complaint is closed. Thank you. {link}")),
+    NoticeKind.CLOSED_UNREACHABLE: Text(
+        "", _("{reference}: we could not reach you, so we closed it. Write to us: {link}")
+    ),
+    NoticeKind.CLOSED_WITHDRAWN: Text(
+        "", _("{reference}: withdrawn as you asked. To take it up again: {link}")
+    ),
     NoticeKind.LINK_RENEWED: Text(
         "", _("{reference}: your new link (the old one no longer works): {link}")
     ),
@@ -206,7 +232,10 @@ def templates_seed(*, template_model) -> None:
                 )
 
 
-JOBS = [{"name": "conversation-outbox", "task": "conversation.outbox"}]
+JOBS = [
+    {"name": "conversation-outbox", "task": "conversation.outbox"},
+    {"name": "conversation-reminders", "task": "conversation.remind"},
+]
 
 
 def jobs_seed(*, job_model) -> None:

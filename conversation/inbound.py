@@ -1,4 +1,5 @@
 """Text messages in: a customer's SMS lands on their most recent open case as their message
+(or on their latest case closed without a rating, which it takes up again)
 (``customer_actions.case_customer_message``: it is waiting on us, the clock restarts, the
 handlers are told); "STOP" (and its Chinese forms) asks for essential messages only, "START"
 undoes it. A number we do not know, or a customer with no open case, starts a new case waiting
@@ -33,14 +34,20 @@ STOP_WORDS = frozenset(
 START_WORDS = frozenset({"START", "UNSTOP", "订阅"})
 
 
-def _latest_open_case(customer: Customer) -> Case | None:
-    """The customer's most recent case still being handled (the case_customer_received index)."""
-    return (
-        Case.objects.filter(customer=customer, merged_into__isnull=True)
-        .exclude(step=Step.CLOSED)
-        .order_by("-received_at")
-        .first()
+def _case_for_text(customer: Customer) -> Case | None:
+    """The case a customer's text goes to: their most recent case still being handled, else
+    their most recent case if it was closed without their rating (taken up again by it);
+    through the case_customer_received index."""
+    cases = Case.objects.filter(customer=customer, merged_into__isnull=True).order_by(
+        "-received_at"
     )
+    latest_open = cases.exclude(step=Step.CLOSED).first()
+    if latest_open is not None:
+        return latest_open
+    latest = cases.first()
+    if latest is not None and customer_actions.case_takes_customer_messages(latest):
+        return latest
+    return None
 
 
 def _latest_case(customer: Customer) -> Case | None:
@@ -66,7 +73,7 @@ def sms_receive(*, sms: InboundSms, provider: str) -> Case | None:
                         case=case, by=None, essential_only=keyword in STOP_WORDS
                     )
                 return None
-            case = _latest_open_case(customer) if customer else None
+            case = _case_for_text(customer) if customer else None
             if case is not None:
                 customer_actions.case_customer_message(case=case, body=text[:limit])
                 case = case.survivor

@@ -25,6 +25,8 @@ class NoticeKind(models.TextChoices):
     REOPENED = "reopened", _("Reopened, with new dates")
     EXTENDED = "extended", _("Promised date moved")
     CLOSED = "closed", _("Closed")
+    CLOSED_UNREACHABLE = "closed_unreachable", _("Closed: could not be reached")
+    CLOSED_WITHDRAWN = "closed_withdrawn", _("Closed: withdrawn")
     LINK_RENEWED = "link_renewed", _("New tracking link")
 
 
@@ -37,6 +39,8 @@ ESSENTIAL = frozenset(
         NoticeKind.LOST_LINK,
         NoticeKind.DECISION,
         NoticeKind.CLOSED,
+        NoticeKind.CLOSED_UNREACHABLE,
+        NoticeKind.CLOSED_WITHDRAWN,
         NoticeKind.LINK_RENEWED,
     }
 )
@@ -163,6 +167,34 @@ class ReceivedSms(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.provider_id}"
+
+
+class RatingReminder(models.Model):
+    """The reminders to rate of a case waiting at Follow up for the customer's rating: written
+    when it reaches Follow up, and sent by the ``conversation-reminders`` job on the working days
+    ``FOLLOW_UP_REMINDER_DAYS`` after that, until the customer rates or the case moves on
+    (``conversation.reminders``)."""
+
+    case = models.OneToOneField(
+        Case, on_delete=models.CASCADE, primary_key=True, related_name="rating_reminder"
+    )
+    # The event of the case reaching Follow up: what the reminders are notices of.
+    event = models.ForeignKey(CaseEvent, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField()
+    sent = models.PositiveSmallIntegerField(default=0)
+    # When the next reminder is due; null once none is (rated, moved on, all sent).
+    due_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The reminders job: the reminders due (few rows: cases waiting for a rating).
+            models.Index(
+                fields=["due_at"], condition=Q(due_at__isnull=False), name="rating_reminder_due"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.sent} sent, next {self.due_at}"
 
 
 class NoticeTemplate(models.Model):

@@ -7,7 +7,8 @@ The rule (``NOTICE_FOR``): the customer is told when
 - a decision waits for their agreement (Confirm), and when we ask them to rate (Follow up);
 - the case is reopened (with the new dates), and when a stopped clock restarts (a promised date
   moved later);
-- the case is closed, and when staff renew the tracking link.
+- the case is closed (rated, or closed without a rating as unreachable or withdrawn: each says
+  so; one closed as not a complaint tells no one), and when staff renew the tracking link.
 
 What the customer did themselves (agreed on the tracking page, rated it) tells them nothing
 new, except the dates of a reopening. Each notice goes by the customer's preferred channel, in
@@ -20,18 +21,19 @@ it after the commit (``conversation.outbox``)."""
 
 from __future__ import annotations
 
-import phonenumbers
 from django.db import transaction
 
-from complaints.models import Case, CaseEvent, Customer, Step
+from complaints.contact import mobile_number
+from complaints.models import Case, CaseEvent, Customer, Ending, Step
 
 from .models import ESSENTIAL, Channel, Notice, NoticeKind
 
 # Moves the customer is told of, by the step they reach.
-_STEP_NOTICES = {
-    Step.CONFIRM: NoticeKind.DECISION,
-    Step.FOLLOW_UP: NoticeKind.RATING,
-    Step.CLOSED: NoticeKind.CLOSED,
+_STEP_NOTICES = {Step.CONFIRM: NoticeKind.DECISION, Step.FOLLOW_UP: NoticeKind.RATING}
+_ENDING_NOTICES = {
+    Ending.RATED: NoticeKind.CLOSED,
+    Ending.UNREACHABLE: NoticeKind.CLOSED_UNREACHABLE,
+    Ending.WITHDRAWN: NoticeKind.CLOSED_WITHDRAWN,
 }
 # Told even when the customer did it themselves: their complaint is received (the public
 # form), their link asked for again, and a reopening's new dates.
@@ -46,6 +48,9 @@ def notice_kind_for(event: CaseEvent) -> str | None:
         kind = NoticeKind.ACKNOWLEDGEMENT
     elif event.kind == CaseEvent.Kind.MESSAGE and event.customer_visible:
         kind = NoticeKind.MESSAGE
+    elif event.kind == CaseEvent.Kind.STEP and event.to_step == Step.CLOSED:
+        # How it ended; a case closed as not a complaint (spam) tells no one.
+        kind = _ENDING_NOTICES.get(event.case.ending)
     elif event.kind == CaseEvent.Kind.STEP:
         kind = _STEP_NOTICES.get(event.to_step)
     elif event.kind == CaseEvent.Kind.REOPENED:
@@ -78,22 +83,6 @@ def _restarted_by_reopening(event: CaseEvent) -> bool:
         .first()
     )
     return last == CaseEvent.Kind.REOPENED
-
-
-def mobile_number(customer: Customer) -> str:
-    """The customer's phone number if it can take a text message (a mobile number; a number
-    that may be either, as the US and Canada's are), else ""."""
-    if not customer.phone:
-        return ""
-    try:
-        number = phonenumbers.parse(customer.phone)
-    except phonenumbers.NumberParseException:
-        return ""
-    mobile = {
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    }
-    return customer.phone if phonenumbers.number_type(number) in mobile else ""
 
 
 def contact_for(customer: Customer, prefer: str = "") -> tuple[str, str]:

@@ -7,14 +7,18 @@ from django.dispatch import receiver
 from django.template.loader import render_to_string
 
 from complaints import signals
+from complaints.models import CaseEvent
 
 from .notices import notices_for_event
+from .reminders import reminders_follow
 from .selectors import notices_by_event
 
 
 @receiver(signals.case_event_written, dispatch_uid="conversation.notices")
 def _event_written(sender, event, **kwargs):
     notices_for_event(event=event)
+    if event.to_step or event.from_step or event.kind == CaseEvent.Kind.UPDATED:
+        reminders_follow(event=event)
 
 
 def timeline_notices(events: list) -> dict[int, list[str]]:

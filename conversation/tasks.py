@@ -11,6 +11,7 @@ from complaints.models import Case, CaseEvent
 from .models import Channel, NoticeKind
 from .notices import notice_write
 from .outbox import notices_deliver
+from .reminders import reminders_send
 
 
 @shared_task(name="conversation.deliver_notices")
@@ -25,6 +26,13 @@ def outbox() -> int:
     """Run by beat every minute (``conversation-outbox``): send every pending notice that is
     due, whether its first attempt failed or was never queued (the broker was down)."""
     return notices_deliver()
+
+
+@shared_task(name="conversation.remind")
+def remind() -> int:
+    """Run by beat every 15 minutes (``conversation-reminders``): the reminders to rate that
+    are due become notices."""
+    return reminders_send()
 
 
 @shared_task(name="intake.send_tracking_link")

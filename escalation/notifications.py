@@ -100,6 +100,14 @@ def customer_activity_notify(*, case: Case) -> list[Notification]:
     )
 
 
+_CUSTOMER_ACTIVITY = [
+    CaseEvent.Kind.CUSTOMER_MESSAGE,
+    CaseEvent.Kind.STEP,
+    CaseEvent.Kind.REOPENED,
+    CaseEvent.Kind.UPDATED,
+]
+
+
 def customer_activity(row: Notification) -> list[CaseEvent]:
     """What the customer did that this email tells: their events on the case (and the cases
     merged into it) since the last such email to this person was sent, or since a little
@@ -119,7 +127,9 @@ def customer_activity(row: Notification) -> list[CaseEvent]:
     since = previous or row.created_at - CUSTOMER_ACTIVITY_DELAY
     return list(
         case_events(case=row.case)
-        .filter(by_customer=True, at__gt=since)
+        # What the customer said and answered (not their complaint arriving, their link asked
+        # for again, or a change of how they hear from us).
+        .filter(by_customer=True, at__gt=since, kind__in=_CUSTOMER_ACTIVITY)
         .select_related("case")
         .order_by("at", "pk")
     )

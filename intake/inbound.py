@@ -23,7 +23,7 @@ from complaints import customer_actions, services
 from complaints.attachments import clean_name, sniff
 from complaints.errors import AccessDenied, CaseError, TransitionRefused
 from complaints.languages import language_guess
-from complaints.models import Case, Category, Channel, Step, User
+from complaints.models import Case, Category, Channel, User
 from conversation import replies
 
 from .authentication import authentication_failure
@@ -182,15 +182,16 @@ def _take_in(message, sender, body, files, refused, message_id) -> Case | None:
 
 
 def _reply_to(message) -> Case | None:
-    """The open case an email answers: the one its reply address or Message-ID names, with a
-    good secret (``conversation.replies``), still open — for a case merged into another, the
-    survivor still open (the message then goes to the survivor). A closed case, or no case,
-    starts a new one."""
+    """The case an email answers: the one its reply address or Message-ID names, with a good
+    secret (``conversation.replies``), if it takes the customer's messages (open, or closed
+    without a rating: then taken up again) — for a case merged into another, the survivor (the
+    message then goes to the survivor). A case closed with a rating, or no case, starts a new
+    one."""
     recipients = [address.addr_spec for address in [*(message.to or []), *(message.cc or [])]] + [
         getattr(message, "envelope_recipient", None) or ""
     ]
     in_reply_to = [message.get("In-Reply-To", ""), message.get("References", "")]
     case = replies.case_for_reply(recipients=recipients, in_reply_to=in_reply_to)
-    if case is None or case.survivor.step == Step.CLOSED:
+    if case is None or not customer_actions.case_takes_customer_messages(case):
         return None
     return case

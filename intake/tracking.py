@@ -26,11 +26,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from complaints.customer_actions import case_takes_customer_messages
 from complaints.errors import CaseError
 from complaints.models import (
     Attachment,
     Case,
     CaseEvent,
+    Ending,
     Remedy,
     Step,
     TrackingToken,
@@ -174,6 +176,19 @@ CUSTOMER_STEPS: dict[str, tuple] = {
     Step.CLOSED: (_("Closed"), _("Your complaint has been handled. Thank you for telling us.")),
 }
 
+# What a case closed without the customer's rating says to them.
+ENDED = {
+    Ending.UNREACHABLE: _(
+        "We tried to reach you to check you are satisfied, and could not, so we closed your "
+        "complaint. Write to us here and we will take it up again."
+    ),
+    Ending.WITHDRAWN: _(
+        "You withdrew your complaint, so we closed it. Write to us here if you want us to take "
+        "it up again."
+    ),
+    Ending.NOT_A_COMPLAINT: _("We did not record this as a complaint."),
+}
+
 _ROLE_ORDER = [
     Role.GENERAL_MANAGER,
     Role.QUALITY_MANAGER,
@@ -284,6 +299,7 @@ def tracking_view(*, case: Case) -> dict:
         if _event_text(event)
     ]
     label, meaning = CUSTOMER_STEPS[case.step]
+    meaning = ENDED.get(case.ending, meaning)
     decided = own and current > order.index(Step.DECIDE) and case.remedy_types
     return {
         "case": case,
@@ -306,13 +322,10 @@ def tracking_view(*, case: Case) -> dict:
         # The decision as it was explained, once the case has reached Confirm.
         "plan": case.remedy_plan if own and current >= order.index(Step.CONFIRM) else "",
         "timeline": timeline,
-        "can_write": case.is_open,
+        "can_write": case.merged_into_id is None and case_takes_customer_messages(case),
         # The answers at Confirm and Follow up are the case's own customer's.
         "can_answer": own,
-        # Rated satisfied while a message of theirs waits for our answer: the case closes
-        # once we have answered.
-        "rated_waiting": own
-        and case.step == Step.FOLLOW_UP
-        and bool(case.follow_up_satisfied)
-        and case.awaiting_reply_since is not None,
+        # Rated satisfied while a message of theirs waited for our answer: the case closes
+        # once we have answered (they rate once).
+        "rated_waiting": own and case.step == Step.FOLLOW_UP and bool(case.follow_up_satisfied),
     }

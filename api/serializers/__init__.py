@@ -25,7 +25,11 @@ from .common import (
     PersonSerializer,
     StrictSerializerMixin,
 )
-from .conversation import ContactPreferencesSerializer, NoticeSerializer
+from .conversation import (
+    ContactAttemptSerializer,
+    ContactPreferencesSerializer,
+    NoticeSerializer,
+)
 from .escalation import (
     ApprovalSerializer,
     DecisionInputSerializer,
@@ -71,6 +75,7 @@ __all__ = [
     "CaseDataSerializer",
     "CaseSerializer",
     "CaseSummarySerializer",
+    "ContactAttemptSerializer",
     "ContactPreferencesSerializer",
     "CustomerInputSerializer",
     "CustomerSerializer",

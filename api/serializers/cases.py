@@ -21,6 +21,7 @@ from complaints.models import (
     Channel,
     Customer,
     Department,
+    Ending,
     Remedy,
     Step,
     Urgency,
@@ -28,6 +29,11 @@ from complaints.models import (
 from complaints.services import SOURCE_PATTERN
 
 from .common import BlankKeptMixin, DepartmentSerializer, PersonSerializer, StrictSerializerMixin
+
+# How a case ended ("" while open), and the endings a transition may close a case by ("": a
+# move of the lifecycle, not an ending).
+CASE_ENDINGS = [("", "open"), *Ending.choices]
+CLOSING_ENDINGS = [("", "none"), *[(v, label) for v, label in Ending.choices if v != Ending.RATED]]
 
 
 class CustomerSerializer(BlankKeptMixin, serializers.ModelSerializer):
@@ -96,6 +102,12 @@ class CaseSummarySerializer(BlankKeptMixin, serializers.ModelSerializer):
         allow_null=True,
         help_text="The case this one was merged into, which handles it now; null if none.",
     )
+    ending = serializers.ChoiceField(
+        choices=CASE_ENDINGS,
+        read_only=True,
+        help_text='How a closed case ended: "rated" by the customer, or closed without a '
+        'rating ("unreachable", "withdrawn", "not_a_complaint"); "" while it is open.',
+    )
 
     class Meta:
         model = Case
@@ -103,6 +115,7 @@ class CaseSummarySerializer(BlankKeptMixin, serializers.ModelSerializer):
             "reference",
             "url",
             "step",
+            "ending",
             "urgency",
             "channel",
             "category",
@@ -348,13 +361,23 @@ class CaseDataSerializer(StrictSerializerMixin, serializers.ModelSerializer):
 
 
 class TransitionSerializer(CaseDataSerializer):
-    """``to`` the step to move to, the current step's data to record with the move, a note."""
+    """``to`` the step to move to, the current step's data to record with the move, a note;
+    with ``ending``, ``to`` is "closed" and the case closes without the customer's rating."""
 
     to = serializers.ChoiceField(choices=Step.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    ending = serializers.ChoiceField(
+        choices=CLOSING_ENDINGS,
+        required=False,
+        default="",
+        help_text="Close without the customer's rating (with to=closed and a note saying why): "
+        "unreachable (at Follow up, after the attempts the deployment asks for, recorded with "
+        "POST contacts/), withdrawn (any open step), not_a_complaint (Receive or Listen; a "
+        "department head or above). Refused with 409 and the reasons otherwise.",
+    )
 
     class Meta(CaseDataSerializer.Meta):
-        fields = ["to", "note", *CaseDataSerializer.Meta.fields]
+        fields = ["to", "note", "ending", *CaseDataSerializer.Meta.fields]
 
 
 class AttachmentSerializer(serializers.ModelSerializer):

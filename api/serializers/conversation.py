@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from complaints.models import Customer
+from complaints.models import ContactAttempt, Customer
 from conversation.models import Channel, Notice, NoticeKind
 
 from .common import StrictSerializerMixin
@@ -89,4 +89,24 @@ class ContactPreferencesSerializer(StrictSerializerMixin, serializers.Serializer
             "language": customer.language,
             "preferred_channel": customer.preferred_channel,
             "essential_only": bool(customer.essential_only_since),
+        }
+
+
+class ContactAttemptSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    """An attempt to reach the customer: how, what came of it, a note; when, if earlier."""
+
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    at = serializers.DateTimeField(
+        required=False, help_text="When it happened (default: now; not in the future)."
+    )
+
+    class Meta:
+        model = ContactAttempt
+        fields = ["id", "at", "by", "method", "result", "note", "step"]
+        read_only_fields = ["id", "by", "step"]
+        extra_kwargs = {
+            "method": {"help_text": "phone, sms, email, visit or letter."},
+            "result": {"help_text": "reached, no_answer, left_message or wrong_number."},
+            "note": {"required": False, "default": ""},
+            "step": {"help_text": "The step the case was at."},
         }

@@ -73,8 +73,8 @@ class TrackingSerializer(serializers.Serializer):
         "customer of a case merged into another customer's)."
     )
     rated_waiting = serializers.BooleanField(
-        help_text="The customer rated it and is satisfied, but a message of theirs still "
-        "waits for our answer: the case closes once it is answered."
+        help_text="The customer rated it and is satisfied while a message of theirs waited "
+        "for our answer: the case closes once it is answered (they rate once)."
     )
 
 

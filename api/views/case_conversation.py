@@ -7,10 +7,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from complaints import contact
+from complaints import contact, services
 from conversation.selectors import case_notices
 
-from ..serializers import ContactPreferencesSerializer, NoticeSerializer
+from ..serializers import (
+    ContactAttemptSerializer,
+    ContactPreferencesSerializer,
+    NoticeSerializer,
+)
 
 
 class CaseConversationActions:
@@ -58,3 +62,34 @@ class CaseConversationActions:
         contact.customer_preferences_set(case=case, by=request.user, **serializer.validated_data)
         case.customer.refresh_from_db()
         return Response(ContactPreferencesSerializer.of(case.customer))
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The attempts to reach the customer",
+        responses=ContactAttemptSerializer(many=True),
+        filters=False,
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Record an attempt to reach the customer",
+        description="A follow-up call, an SMS, a visit … and its result. At Follow up, the "
+        "attempts that did not reach the customer count towards closing the case as "
+        "unreachable (transition with ending=unreachable).",
+        request=ContactAttemptSerializer,
+        responses={201: ContactAttemptSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def contacts(self, request, reference: str):
+        if request.method == "GET":
+            case = self._case()
+            page = self.paginate_queryset(
+                case.contact_attempts.select_related("by").order_by("at", "pk")
+            )
+            return self.get_paginated_response(ContactAttemptSerializer(page, many=True).data)
+        case = self._case(write=True)
+        serializer = ContactAttemptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        attempt = services.case_contact_record(
+            case=case, by=request.user, **serializer.validated_data
+        )
+        return Response(ContactAttemptSerializer(attempt).data, status=201)

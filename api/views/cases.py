@@ -202,6 +202,7 @@ class CaseViewSet(
             data=serializer.step_data(),
             note=serializer.validated_data["note"],
             expected_version=_expected_version(request, serializer.validated_data),
+            ending=serializer.validated_data["ending"],
         )
         return _case_response(request, case)
 

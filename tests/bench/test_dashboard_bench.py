@@ -668,6 +668,7 @@ def _generate(*, now: datetime, receivers: list[int], departments: list[int], ma
                 f"came back.' WHEN {closed} AND s.r_comment < CASE WHEN s.rating <= 2 "
                 "THEN 0.6 ELSE 0.08 END THEN 'The technician was late again.' ELSE '' END",
                 "step": "p.to_step",
+                "ending": f"CASE WHEN {closed} THEN 'rated' ELSE '' END",
                 "tier": "COALESCE(x.tier, 0)",
                 "due_at": "x.due_at",
                 "reopen_count": f"{reopened}::int",

@@ -48,6 +48,7 @@ def _grow_to(n: int, *, receiver) -> None:
                 owner=receiver,
                 received_at=start + timedelta(seconds=i * 7919 % (360 * 86400)),
                 step=SEVEN[i % 8],
+                ending="rated" if SEVEN[i % 8] == "closed" else "",
             )
             for i, customer in zip(range(have, n), customers, strict=True)
         ),

@@ -113,7 +113,11 @@ def move_data(source: str, target: str, department, person) -> tuple[dict, dict]
         ),
         (Step.FOLLOW_UP, Step.CLOSED): (
             {"satisfaction_rating": 5},
-            {"satisfaction_rating": [None, 5], "follow_up_satisfied": [None, True]},
+            {
+                "satisfaction_rating": [None, 5],
+                "follow_up_satisfied": [None, True],
+                "ending": ["", "rated"],
+            },
         ),
         (Step.FOLLOW_UP, Step.ANALYSE): (
             {"satisfaction_rating": 2, "follow_up_comment": "Still loud."},
