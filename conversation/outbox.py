@@ -5,11 +5,11 @@ Nothing is lost, little is sent twice. A notice is written in the transaction of
 a task queued after the commit sends it at once, and the ``conversation-outbox`` job (every
 minute) sends whatever that task never got to (the broker was down, the worker died) or what
 failed and is due again. No row lock is held while a mail server or an SMS provider is talked
-to: a sender claims a few rows in a short transaction (``select_for_update(skip_locked=True)``)
-and pushes their ``next_attempt_at`` forward by a lease, then takes each row in turn under a
-lease of its own, renewed right before it is sent, and records the outcome only while it still
-holds it. A sender killed mid-way leaves its rows to be sent when their lease runs out: the one
-it was sending at that moment may go twice, none is lost.
+to: a sender claims one row at a time in a short transaction
+(``select_for_update(skip_locked=True)``), pushing its ``next_attempt_at`` forward by a lease
+longer than a send can take, and records the outcome only while it still holds the lease. A
+sender killed mid-way leaves the one row it was sending to be sent again when its lease runs
+out (a minute or so): that one may go twice, none is lost, and no other row waits for it.
 
 Each notice carries a tracking link minted for it alone, in a transaction committed before the
 message leaves, so that the link in a message that went out always works (a message sent by a
@@ -41,19 +41,23 @@ from . import replies
 from .models import Channel, Notice
 from .render import LINK_MASK, Rendered, notice_render
 from .sms import SmsError, SmsMessage, sms_send
+from .sms.base import SEND_TIMEOUT
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-# Rows claimed per transaction; a run stops claiming after RUN_BUDGET seconds (the job runs
-# every minute: a run that overlaps the next is safe, only wasteful).
-CHUNK = 10
+# A run stops claiming after RUN_BUDGET seconds (the job runs every minute: a run that overlaps
+# the next is safe, only wasteful).
 RUN_BUDGET = 45.0
 ERROR_LENGTH = 500
-# How long a claim holds its rows, and one row while it is sent: longer than the mail server's
-# timeout (EMAIL_TIMEOUT) or the SMS provider's (10 s) can make a send last.
-CLAIM_LEASE = timedelta(minutes=10)
-ROW_LEASE = timedelta(minutes=2)
+
+
+def lease() -> timedelta:
+    """How long a sender holds a row: longer than a send can last (the mail server's timeout
+    for the connection and again for the answer, or the SMS provider's), and what a row left by
+    a killed sender waits before another sends it."""
+    email_timeout = settings.MAILERS["default"].get("OPTIONS", {}).get("timeout") or 20
+    return timedelta(seconds=2 * max(email_timeout, SEND_TIMEOUT) + 20)
 
 
 class Refused(Exception):
@@ -78,33 +82,29 @@ def _enqueue(ids: list[int]) -> None:
         log.warning("Could not queue notices %s; the outbox job will send them.", ids)
 
 
-def _claim(*, ids: list[int] | None, limit: int) -> tuple[list[Notice], datetime]:
-    """Up to ``limit`` due notices for this sender: locked (skipping rows another sender is
-    claiming), leased, committed."""
+def _claim(*, ids: list[int] | None) -> tuple[Notice | None, datetime]:
+    """The next due notice for this sender: locked (skipping a row another sender is claiming),
+    leased, committed."""
     now = timezone.now()
-    until = now + CLAIM_LEASE
+    until = now + lease()
     with transaction.atomic():
         # The partial index notice_due: pending notices by when they are due.
         due = Notice.objects.filter(status=Notice.Status.PENDING, next_attempt_at__lte=now)
         if ids is not None:
             due = due.filter(pk__in=ids)
-        pks = list(
+        pk = (
             due.select_for_update(skip_locked=True)
             .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", flat=True)
+            .first()
         )
-        Notice.objects.filter(pk__in=pks).update(next_attempt_at=until)
-    rows = list(
-        Notice.objects.select_related(
-            "case__customer",
-            "case__merged_into__customer",
-            "customer",
-            "event__actor",
-        )
-        .filter(pk__in=pks)
-        .order_by("pk")
-    )
-    return rows, until
+        if pk is None:
+            return None, until
+        Notice.objects.filter(pk=pk).update(next_attempt_at=until)
+    # What its text needs with it (the case it tells of, its customer, the event); the case
+    # merged into another and the writer of a message are read only when there is one.
+    row = Notice.objects.select_related("case__customer", "customer", "event__actor").get(pk=pk)
+    return row, until
 
 
 def _held(row: Notice, until: datetime) -> QuerySet[Notice]:
@@ -202,15 +202,9 @@ def notices_deliver(*, ids: list[int] | None = None, batch_size: int = 500) -> i
     started = time.monotonic()
     sent = claimed = 0
     while claimed < batch_size and time.monotonic() - started < RUN_BUDGET:
-        rows, until = _claim(ids=ids, limit=min(CHUNK, batch_size - claimed))
-        if not rows:
+        row, until = _claim(ids=ids)
+        if row is None:
             break
-        claimed += len(rows)
-        for row in rows:
-            # Renew this row's lease right before it is sent: slow sends earlier in the chunk may
-            # have outlasted the claim's lease, and then another sender may hold it now.
-            renewed = timezone.now() + ROW_LEASE
-            if not _held(row, until).update(next_attempt_at=renewed):
-                continue
-            sent += _send(row, until=renewed)
+        claimed += 1
+        sent += _send(row, until=until)
     return sent

@@ -82,13 +82,13 @@ def wait_until(
         time.sleep(POLL)  # waiting on another process, not on our own code
 
 
-def worker_command(*, beat: bool, name: str) -> list[str]:
+def worker_command(*, beat: bool, name: str, pool: str = "solo") -> list[str]:
     command = [
         str(Path(sys.executable).with_name("celery")),
         "-A",
         "config",
         "worker",
-        "--pool=solo",
+        f"--pool={pool}",
         "--loglevel=INFO",
         f"--hostname={name}-{os.getpid()}@%h",
         "--without-gossip",
@@ -143,3 +143,115 @@ def celery_worker(
             yield worker
         finally:
             stop(worker, log)
+
+
+# ---------------------------------------------------------------- a Redis of the test's own
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class OwnRedis:
+    """A Redis server of the test's own, on a port of its own (never the shared one), that the
+    test stops and starts again: a broker outage for real. Nothing is kept on disk."""
+
+    def __init__(self, directory: Path) -> None:
+        import shutil
+
+        binary = shutil.which("redis-server")
+        require(binary is not None, "needs redis-server (Debian's redis-server package)")
+        self.binary = binary
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> OwnRedis:
+        import redis
+
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return self
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"redis-server on port {self.port} did not start")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
+@contextmanager
+def own_redis(directory: Path) -> Iterator[OwnRedis]:
+    server = OwnRedis(directory).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def publishing_to(broker_url: str) -> Iterator[None]:
+    """This test process's tasks (queued after commit) go to ``broker_url`` instead of the
+    tests' memory:// broker: to a real worker."""
+    from config.celery import app
+
+    saved = app.conf.broker_url
+
+    def forget() -> None:  # Celery keeps one connection pool, for the first broker it used
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    app.conf.broker_url = broker_url
+    forget()
+    try:
+        yield
+    finally:
+        app.conf.broker_url = saved
+        forget()
+
+
+def start_worker(
+    var_dir: Path, log: Path, *, redis_url: str, beat: bool, pool: str = "solo", **env: str
+):
+    """A worker on a Redis of the test's own (no key prefix: this process publishes to it as it
+    is), not in a with block: the test kills and restarts it; stop it with ``stop``. ``pool``:
+    solo (one process: a SIGKILL kills all of it) or prefork (as in production)."""
+    output = log.open("a")
+    return subprocess.Popen(
+        worker_command(beat=beat, name="heed-fault", pool=pool),
+        cwd=settings.BASE_DIR,
+        env=worker_env(var_dir=var_dir, redis_url=redis_url, prefix="", **env),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )

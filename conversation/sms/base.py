@@ -14,6 +14,9 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # Ten segments of a UCS-2 (non-GSM) SMS, 67 characters each once concatenated. Heed's texts are
 # a notice and a link; anything longer is a bug upstream, and providers bill per segment.
 SMS_MAX_CHARS = 670
+# Seconds a provider has to answer a send (its libraries' defaults are no limit, or 60 s), and a
+# send runs in a worker that must not hang on a silent network.
+SEND_TIMEOUT = 10
 
 
 @dataclass(frozen=True)

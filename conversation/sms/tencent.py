@@ -20,11 +20,16 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
-from .base import E164, InboundRefused, InboundSms, SmsBackend, SmsError, SmsMessage
+from .base import (
+    E164,
+    SEND_TIMEOUT,
+    InboundRefused,
+    InboundSms,
+    SmsBackend,
+    SmsError,
+    SmsMessage,
+)
 from .config import url_api_base, url_credentials, url_query
-
-# Seconds for the whole request (the library's default is 60): see twilio.SEND_TIMEOUT.
-SEND_TIMEOUT = 10
 
 # Error codes that may pass: throttling (LimitExceeded.PhoneNumberDailyLimit,
 # RequestLimitExceeded), Tencent's own failures (InternalError.Timeout) and the network (the

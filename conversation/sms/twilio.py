@@ -15,12 +15,16 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from .base import E164, InboundRefused, InboundSms, SmsBackend, SmsError, SmsMessage
+from .base import (
+    E164,
+    SEND_TIMEOUT,
+    InboundRefused,
+    InboundSms,
+    SmsBackend,
+    SmsError,
+    SmsMessage,
+)
 from .config import url_api_base, url_credentials, url_query
-
-# Seconds to connect and to wait for each read. The library's default is no timeout at all, and
-# a send runs in a worker that must not hang on a silent network.
-SEND_TIMEOUT = 10.0
 
 
 class TwilioBackend(SmsBackend):
