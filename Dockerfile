@@ -2,11 +2,12 @@
 # docker-compose.yml. Settings come from the environment (DEBUG is off here, so SECRET_KEY and
 # ALLOWED_HOSTS must be given at run time).
 
-# 1. The front-end packages (htmx, Pico CSS) from the npm registry, as package-lock.json pins them.
+# 1. The front-end packages (htmx, Pico CSS) from the npm registry, as package-lock.json pins them
+#    (not the tests' own: axe-core is a dev dependency).
 FROM node:22-slim AS assets
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 # 2. Heed and its dependencies in a virtualenv; translations compiled, static files collected.
 FROM python:3.12-slim AS build

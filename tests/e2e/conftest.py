@@ -83,3 +83,35 @@ def page(browser, live_server) -> Iterator:
     page.problems = problems
     yield page
     context.close()
+
+
+# ---------------------------------------------------------------- every page on every screen
+
+PHONE = {"width": 390, "height": 844}
+AXE = os.path.join(os.path.dirname(__file__), "..", "..", "node_modules", "axe-core", "axe.min.js")
+
+
+def sideways_scroll(page) -> int:
+    """How many pixels the page is wider than the screen (0: nothing scrolls sideways)."""
+    return page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's violations on the page as it is now (the npm package, run in the page), each
+    as "rule: the elements' selectors"; empty when it passes."""
+    if not os.path.exists(AXE):
+        pytest.fail("axe-core is missing: npm ci installs it (package.json devDependencies)")
+    page.add_script_tag(path=AXE)
+    results = page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): " + ", ".join(str(n["target"]) for n in v["nodes"])
+        for v in results["violations"]
+    ]
+
+
+def check_screen(page) -> None:
+    """The page as a user on this screen gets it: nothing scrolls sideways, axe-core passes."""
+    assert sideways_scroll(page) <= 0, f"{page.url} scrolls sideways by {sideways_scroll(page)} px"
+    assert axe_violations(page) == [], page.url
