@@ -242,9 +242,11 @@ class EndingForm(forms.Form):
         label=_("Why"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, case: Case, **kwargs):
+    def __init__(self, *args, case: Case, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ending"].choices = [
-            (move.ending, move.label) for move in lifecycle.endings_from(case.step)
+            (move.ending, move.label)
+            for move in lifecycle.endings_from(case.step)
+            if move.permitted is None or move.permitted(user)
         ]
         self.initial.setdefault("version", case.version)

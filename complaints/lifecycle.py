@@ -306,6 +306,11 @@ ENDINGS: dict[tuple[str, str], Move] = {
             kind="ending",
             ending=Ending.UNREACHABLE,
             sets={"ending": Ending.UNREACHABLE},
+            allowed=lambda c: not c.follow_up_satisfied,
+            not_allowed_message=_(
+                "The customer rated it and is satisfied: answer them if a message of theirs "
+                "waits, then close the case as rated."
+            ),
             requires=(
                 Requirement(
                     "contact_attempts",

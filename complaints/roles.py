@@ -90,3 +90,14 @@ def roles_grant(*, group_model, permission_model, app_label: str) -> None:
     is. For the migration of an app whose permissions the roles list."""
     for group in group_model.objects.filter(name__in=[str(role) for role in ROLE_PERMISSIONS]):
         group.permissions.add(*_listed(permission_model, ROLE_PERMISSIONS[group.name], app_label))
+
+
+def permissions_create(apps) -> None:
+    """For a migration: Django creates permissions after all migrations, so a migration that
+    grants them creates them first (each app's, from the historical models)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0)
+        app_config.models_module = None

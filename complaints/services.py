@@ -425,6 +425,15 @@ def case_transition(
     return event
 
 
+# What the customer answered at Follow up, blank.
+_FOLLOW_UP_ANSWER = {
+    "satisfaction_rating": None,
+    "handling_rating": None,
+    "follow_up_comment": "",
+    "follow_up_satisfied": None,
+}
+
+
 def _move_for(locked: Case, *, to: str, ending: str) -> lifecycle.Move:
     """The move from the case's step to ``to`` (an ending's, if one is named), or the refusal."""
     source = locked.step
@@ -497,6 +506,14 @@ def _move(
     elif source == Step.CLOSED:  # an ended case taken up again
         locked.closed_at = None
         updated.append("closed_at")
+    if move.target == Step.FOLLOW_UP and move.kind != "return":
+        # The follow-up of a new round asks anew: the last round's answer no longer stands
+        # (it stays on the timeline, in the reopening's event).
+        for name, blank in _FOLLOW_UP_ANSWER.items():
+            if getattr(locked, name) != blank:
+                changes[name] = [getattr(locked, name), blank]
+                setattr(locked, name, blank)
+                updated.append(name)
     if move.kind == "reopen":
         # A new round: the customer's agreement of the last one no longer stands.
         changes["reopen_count"] = [locked.reopen_count, locked.reopen_count + 1]

@@ -122,7 +122,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "contact_form": forms.get("contact_form")
         or ContactPreferencesForm.for_customer(case.customer),
         "contact_attempt_form": forms.get("contact_attempt_form") or ContactAttemptForm(),
-        "ending_form": forms.get("ending_form") or EndingForm(case=case),
+        "ending_form": forms.get("ending_form") or EndingForm(case=case, user=request.user),
         "attempts": list(case.contact_attempts.select_related("by").order_by("-at", "-pk")[:10]),
         "follow_up_attempts": lifecycle.follow_up_attempts(case)
         if case.step == Step.FOLLOW_UP
@@ -309,7 +309,7 @@ def case_contact(request: HttpRequest, reference: str) -> HttpResponse:
 def case_ending(request: HttpRequest, reference: str) -> HttpResponse:
     """Close the case without the customer's rating: unreachable, withdrawn, not a complaint."""
     case = case_get_for_user(user=request.user, reference=reference, write=True)
-    form = EndingForm(request.POST, case=case)
+    form = EndingForm(request.POST, case=case, user=request.user)
     if not form.is_valid():
         return render(
             request,

@@ -207,8 +207,9 @@ MAILERS = {
 }
 # Text messages to customers (conversation.sms): console:// while developing, locmem:// in tests,
 # file:///dir, or a provider: twilio://SID:TOKEN@api.twilio.com?from=…, tencent://ID:KEY@
-# sms.tencentcloudapi.com?sdk_app_id=…&sign_name=…&template_id=… (README, "Notices").
-SMS_URL = env.str("SMS_URL", default="console://")
+# sms.tencentcloudapi.com?sdk_app_id=…&sign_name=…&template_id=… (README, "Notices"). Empty (the
+# default outside DEBUG): no SMS, and a customer with only a phone is told they were not sent.
+SMS_URL = env.str("SMS_URL", default="console://" if DEBUG else "")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Heed <complaints@heed.localhost>")
 
 

@@ -70,6 +70,7 @@ class Notice(models.Model):
 
     class Skip(models.TextChoices):
         NO_ADDRESS = "no_address", _("no email address or mobile number")
+        NO_SMS = "no_sms", _("only a mobile number, and no SMS provider is set up")
         ESSENTIAL_ONLY = "essential_only", _("the customer asked for essential messages only")
 
     # The customer's own case: the link opens it (for a case merged into another, the survivor).

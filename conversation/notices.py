@@ -21,6 +21,7 @@ it after the commit (``conversation.outbox``)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 
 from complaints.contact import mobile_number
@@ -89,7 +90,10 @@ def contact_for(customer: Customer, prefer: str = "") -> tuple[str, str]:
     """The channel and address the customer hears from us by: ``prefer`` (the channel of the
     contact they just typed) or their preferred one if we have its address, else the other;
     ("", "") when we have neither."""
-    addresses = {Channel.EMAIL: customer.email, Channel.SMS: mobile_number(customer)}
+    addresses = {
+        Channel.EMAIL: customer.email,
+        Channel.SMS: mobile_number(customer) if settings.SMS_URL else "",
+    }
     prefer = prefer or customer.preferred_channel
     order = [Channel.SMS, Channel.EMAIL] if prefer == Channel.SMS else [Channel.EMAIL, Channel.SMS]
     for channel in order:
@@ -114,7 +118,8 @@ def notice_write(
         language=customer.language,
     )
     if not channel:
-        notice.skipped_because = Notice.Skip.NO_ADDRESS
+        no_sms = not settings.SMS_URL and mobile_number(customer)
+        notice.skipped_because = Notice.Skip.NO_SMS if no_sms else Notice.Skip.NO_ADDRESS
     elif customer.essential_only_since and kind not in ESSENTIAL:
         notice.skipped_because = Notice.Skip.ESSENTIAL_ONLY
     if notice.skipped_because:

@@ -62,7 +62,8 @@ def reminders_follow(*, event: CaseEvent) -> None:
             },
         )
     elif event.from_step == Step.FOLLOW_UP or (
-        event.kind == CaseEvent.Kind.UPDATED and event.by_customer
+        event.kind == CaseEvent.Kind.UPDATED
+        and (event.by_customer or "satisfaction_rating" in event.changes)
     ):
         RatingReminder.objects.filter(case=case, due_at__isnull=False).update(due_at=None)
 
@@ -88,7 +89,9 @@ def reminders_send(*, now: datetime | None = None, batch_size: int = 500) -> int
             if reminder is None:
                 continue
             case = reminder.case
-            waiting = case.step == Step.FOLLOW_UP and case.satisfaction_rating is None
+            # A rating of this round stopped the row already (``reminders_follow``); the case's
+            # rating may be the last round's, kept when the customer was not satisfied.
+            waiting = case.step == Step.FOLLOW_UP
             if waiting and case.awaiting_reply_since is None:
                 notice_write(
                     case=case,

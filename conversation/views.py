@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -15,6 +16,8 @@ from .sms import InboundRefused, inbound_parse
 @csrf_exempt  # the provider calls it; its signature or token authenticates the call
 @require_POST
 def sms_inbound(request: HttpRequest, provider: str) -> HttpResponse:
+    if not settings.SMS_URL:
+        raise Http404("No SMS provider is set up.")
     try:
         messages = inbound_parse(provider, request)
     except InboundRefused as exc:

@@ -19,7 +19,20 @@ from .models import (
 
 POLICY_FIELDSETS = [
     (None, {"fields": ["name", "is_default", "active", "urgency", "category"]}),
-    (_("Limits"), {"fields": ["clock", "decided_within", "acted_within", "closed_within"]}),
+    (
+        _("Limits"),
+        {
+            "fields": [
+                "clock",
+                "responded_red_within",
+                "responded_yellow_within",
+                "responded_green_within",
+                "decided_within",
+                "acted_within",
+                "closed_within",
+            ]
+        },
+    ),
     (
         _("Working time"),
         {"fields": ["workday_starts", "workday_ends", "holiday_country", "time_zone"]},

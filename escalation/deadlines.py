@@ -9,7 +9,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from complaints import lifecycle
-from complaints.models import Case
+from complaints.models import Case, CaseEvent, Step
 from complaints.services import case_record
 
 from .clock import clock_for
@@ -49,7 +49,9 @@ def deadlines_create(*, case: Case, round: int, starts_at: datetime) -> list[Dea
     clock = clock_for(policy)
     rows = []
     for milestone in Milestone.values:
-        window = policy.within(milestone)
+        window = policy.within(milestone, urgency=case.urgency)
+        if window is None:
+            continue
         due = clock.add(starts_at, window)
         warn_at, warn_before_at = _warning_points(policy, starts_at, due, window)
         deadline = Deadline(
@@ -80,6 +82,26 @@ def case_due_refresh(*, case: Case) -> None:
         case_record(case=case, kind=None, set_fields={"due_at": due})
 
 
+def _met(deadline: Deadline, at: datetime) -> None:
+    """Mark one open deadline met at ``at`` (a stopped one restarted first: its stop is credited
+    to it)."""
+    deadline.met_at = at
+    if deadline.paused_since:
+        _credit_pause(deadline, at)
+    deadline.next_check_at = None
+    deadline.save(
+        update_fields=[
+            "met_at",
+            "next_check_at",
+            "paused_since",
+            "paused_total",
+            "due_at",
+            "warn_at",
+            "warn_before_at",
+        ]
+    )
+
+
 def deadlines_meet(*, case: Case, at: datetime | None = None) -> list[Deadline]:
     """Mark met every open deadline whose step the case has now finished."""
     at = at or timezone.now()
@@ -88,23 +110,51 @@ def deadlines_meet(*, case: Case, at: datetime | None = None) -> list[Deadline]:
     for deadline in Deadline.objects.filter(
         case=case, met_at__isnull=True, superseded_at__isnull=True
     ):
-        if index > lifecycle.step_index(MILESTONE_STEP[deadline.milestone]):
-            deadline.met_at = at
-            if deadline.paused_since:
-                _credit_pause(deadline, at)
-            deadline.next_check_at = None
-            deadline.save(
-                update_fields=[
-                    "met_at",
-                    "next_check_at",
-                    "paused_since",
-                    "paused_total",
-                    "due_at",
-                    "warn_at",
-                    "warn_before_at",
-                ]
-            )
-            met.append(deadline)
+        if index <= lifecycle.step_index(MILESTONE_STEP[deadline.milestone]):
+            continue
+        if (
+            deadline.milestone == Milestone.RESPONDED
+            and deadline.round > 0
+            and case.step != Step.CLOSED
+        ):
+            # A reopened round starts past Listen: only a message or a contact answers it (or
+            # the closing, which needs the customer's answer).
+            continue
+        _met(deadline, at)
+        met.append(deadline)
+    return met
+
+
+# A contact that reached the customer, or left them a message from a person, is a response.
+_RESPONDING_RESULTS = {"reached", "left_message"}
+
+
+def is_first_response(event: CaseEvent) -> bool:
+    """Whether the customer heard from a person by this event: a message from staff to the
+    customer, or a recorded contact that reached them (not the automatic notices)."""
+    if event.kind == CaseEvent.Kind.MESSAGE:
+        return event.customer_visible and event.actor_id is not None
+    if event.kind == CaseEvent.Kind.CONTACTED:
+        return (event.changes.get("result") or [None, None])[1] in _RESPONDING_RESULTS
+    return False
+
+
+def deadlines_respond(*, case: Case, at: datetime) -> list[Deadline]:
+    """The customer heard from a person (``is_first_response``): the open first-response
+    deadlines are met."""
+    met = list(
+        Deadline.objects.filter(
+            case=case,
+            milestone=Milestone.RESPONDED,
+            met_at__isnull=True,
+            superseded_at__isnull=True,
+        )
+    )
+    for deadline in met:
+        # A contact dated before the round began answers the round from its start.
+        _met(deadline, max(at, deadline.starts_at))
+    if met:
+        case_due_refresh(case=case)
     return met
 
 

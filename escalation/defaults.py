@@ -43,9 +43,13 @@ EDIT_PERMISSIONS = [
 
 
 def defaults_seed(*, policy_model, limit_model, job_model) -> None:
-    """Create whichever defaults are missing; never changes what exists."""
+    """Create whichever defaults are missing; never changes what exists. (A migration's
+    historical model may not have every field yet: those it lacks are left to the migration
+    that adds them.)"""
+    fields = {f.name for f in policy_model._meta.get_fields()}
     for policy in POLICIES:
-        policy_model.objects.get_or_create(name=policy["name"], defaults=policy)
+        known = {name: value for name, value in policy.items() if name in fields}
+        policy_model.objects.get_or_create(name=policy["name"], defaults=known)
     for tier, ceiling in CEILINGS.items():
         limit_model.objects.get_or_create(tier=tier, defaults={"ceiling": ceiling})
     for job in JOBS:

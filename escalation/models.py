@@ -20,8 +20,12 @@ from complaints.models import Case, Category, Step, Tier, Urgency
 
 
 class Milestone(models.TextChoices):
-    """The domain's 1/3/7-day limits (DOMAIN.md, "Time limits"), counted from receipt."""
+    """The domain's 1/3/7-day limits (DOMAIN.md, "Time limits"), counted from receipt, and the
+    first response: the customer hears from a person (a message from staff, or a contact that
+    reached them), not only the automatic acknowledgement — the urgency grading's red at once,
+    yellow within 24 hours, green within 48."""
 
+    RESPONDED = "responded", _("First response")
     DECIDED = "decided", _("Decide finished")
     ACTED = "acted", _("Act finished")
     CLOSED = "closed", _("Closed")
@@ -29,6 +33,9 @@ class Milestone(models.TextChoices):
 
 # The step a case must have finished (moved beyond) to meet each milestone.
 MILESTONE_STEP: dict[str, str] = {
+    # Met by a message or a contact (``deadlines.deadlines_respond``), or by finishing Listen,
+    # whose record is the customer confirming we understood them: someone spoke with them.
+    Milestone.RESPONDED: Step.LISTEN,
     Milestone.DECIDED: Step.DECIDE,
     Milestone.ACTED: Step.ACT,
     Milestone.CLOSED: Step.FOLLOW_UP,
@@ -67,6 +74,28 @@ class Policy(models.Model):
     )
     clock = models.CharField(
         _("counted in"), max_length=10, choices=Clock.choices, default=Clock.CALENDAR
+    )
+    # The first response (a message from staff to the customer, or a contact that reached
+    # them) by the case's urgency: the domain's grading, red at once, yellow within 24 hours,
+    # green within 48. Empty: no first-response limit for that urgency.
+    responded_red_within = models.DurationField(
+        _("first response within, red urgency"),
+        null=True,
+        blank=True,
+        default=timedelta(hours=2),
+        help_text=_("A message from staff to the customer, or a contact that reached them."),
+    )
+    responded_yellow_within = models.DurationField(
+        _("first response within, yellow urgency"),
+        null=True,
+        blank=True,
+        default=timedelta(hours=24),
+    )
+    responded_green_within = models.DurationField(
+        _("first response within, green urgency"),
+        null=True,
+        blank=True,
+        default=timedelta(hours=48),
     )
     decided_within = models.DurationField(
         _("Decide finished within"),
@@ -156,6 +185,11 @@ class Policy(models.Model):
             errors["closed_within"] = _(
                 "The limits must be positive and in the order Decide ≤ Act ≤ closed."
             )
+        for urgency in ("red", "yellow", "green"):
+            field = f"responded_{urgency}_within"
+            limit = getattr(self, field)
+            if limit is not None and limit <= timedelta(0):
+                errors[field] = _("The first-response limit must be positive.")
         if self.renotify_every is not None and self.renotify_every < timedelta(minutes=5):
             errors["renotify_every"] = _("Remind at most every five minutes.")
         if self.clock == self.Clock.WORKING and self.workday_starts >= self.workday_ends:
@@ -179,7 +213,11 @@ class Policy(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def within(self, milestone: str) -> timedelta:
+    def within(self, milestone: str, urgency: str = "green") -> timedelta | None:
+        """The limit of a milestone (the first response's by the case's urgency); None when the
+        policy sets none."""
+        if milestone == Milestone.RESPONDED:
+            return getattr(self, f"responded_{urgency}_within")
         return getattr(self, f"{milestone}_within")
 
 

@@ -42,6 +42,9 @@ def _authority(sender, case, move, by, **kwargs):
 @receiver(signals.case_step_changed_in_transaction, dispatch_uid="escalation.step_changed")
 def _step_changed(sender, case, event, move, **kwargs):
     now = event.at
+    if move.kind == "ending":
+        # Closed without a rating: what was still to do is moot, neither met nor breached.
+        deadlines.deadlines_supersede(case=case, at=now)
     deadlines.deadlines_meet(case=case, at=now)
     if move.source == Step.DECIDE or move.kind == "reopen":
         # A remedy still waiting for approval is moot once the case has left Decide.
@@ -66,6 +69,12 @@ def _step_changed(sender, case, event, move, **kwargs):
     if case.step == Step.CLOSED and case.pauses.filter(ended_at__isnull=True).exists():
         case_resume(case=case, by=event.actor)
     deadlines.case_due_refresh(case=case)
+
+
+@receiver(signals.case_event_written, dispatch_uid="escalation.first_response")
+def _event_written(sender, event, **kwargs):
+    if deadlines.is_first_response(event):
+        deadlines.deadlines_respond(case=event.case, at=event.at)
 
 
 @receiver(signals.customer_replied, dispatch_uid="escalation.reply_restarts_clock")

@@ -25,7 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Lower, TruncDay, TruncMonth, TruncWeek
 
-from complaints.models import Case, Remedy, Step
+from complaints.models import Case, Ending, Remedy, Step
 from escalation.models import Deadline, Escalation, Milestone
 
 from .filters import DEADLINE_STATES, remedy_q, repeat_q
@@ -209,6 +209,7 @@ class LiveFigures:
             handling=Avg("handling_rating"),
             answered=Count("follow_up_satisfied"),
             satisfied=Count("pk", filter=Q(follow_up_satisfied=True)),
+            **{f"ended_{code}": Count("pk", filter=Q(ending=code)) for code in Ending.values},
         )
 
     def repeat_customers(self) -> int:

@@ -20,6 +20,7 @@ from complaints.models import (
     Category,
     Channel,
     Department,
+    Ending,
     Remedy,
     RootCause,
     Step,
@@ -151,6 +152,7 @@ class ReportCaseFilter(ReportFilter):
     remedy = filters.ChoiceFilter(label=_("Remedy"), choices=Remedy.choices, method="by_remedy")
     remedied = filters.BooleanFilter(label=_("With a remedy"), method="by_remedied")
     satisfied = filters.BooleanFilter(label=_("Satisfied"), field_name="follow_up_satisfied")
+    ending = filters.ChoiceFilter(label=_("Ended"), choices=Ending.choices)
     rating = filters.NumberFilter(label=_("Rating"), field_name="satisfaction_rating")
     responsible_department = filters.ModelChoiceFilter(
         label=_("Responsible department"),

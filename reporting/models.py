@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from complaints.models import Category, Department, Remedy, RootCause, Step, Tier, Validity
+from complaints.models import Category, Department, Ending, Remedy, RootCause, Step, Tier, Validity
 from escalation.models import Escalation, Milestone
 
 
@@ -137,6 +137,7 @@ def figure_names() -> dict[str, bool]:
             "answered",
             "satisfied",
             "remedied",
+            *(f"ended_{code}" for code in Ending.values),
             *(f"root_cause_{code}" for code in RootCause.values),
             *(f"validity_{code}" for code in Validity.values),
             *(f"remedy_{code}" for code in Remedy.values),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from complaints.models import Case, Remedy, RootCause, Step, Validity
+from complaints.models import Case, Ending, Remedy, RootCause, Step, Validity
 
 from .figures import Figures, as_figures
 from .tables import Column, Row, Table, share
@@ -47,6 +47,18 @@ def outcomes(*, cases: QuerySet[Case] | Figures) -> Table:
             {"satisfied": "true"},
         ),
         row("rated", _("Rated"), figures["rated"], "count"),
+        # Closed without a rating: counted apart, never in the satisfaction above.
+        *(
+            row(
+                f"ended_{code}",
+                _("Closed without a rating: %(ending)s") % {"ending": label},
+                figures[f"ended_{code}"],
+                "count",
+                {"ending": code},
+            )
+            for code, label in Ending.choices
+            if code != Ending.RATED
+        ),
     ]
     return Table(
         key="outcomes",

@@ -65,6 +65,7 @@ from django.utils import timezone
 from complaints.models import (
     Case,
     CaseEvent,
+    Ending,
     Remedy,
     RootCause,
     Step,
@@ -88,7 +89,7 @@ from .steps import stays_cte
 log = logging.getLogger(__name__)
 
 # Raise when what the rows hold changes: the next run builds everything afresh.
-DEFINITION = 1
+DEFINITION = 2  # 2: the first-response milestone and how cases ended
 BUCKETS_PER_DOUBLING = 16
 # How far before the last run a run looks for changes (a transaction that committed late).
 OVERLAP = timedelta(minutes=5)
@@ -149,6 +150,8 @@ def case_figures() -> dict[str, m.Aggregate]:
         "remedied": Count("pk", filter=remedied),
         "remedied_cents": _cents("remedy_value", filter=remedied),
     }
+    for code in Ending.values:
+        figures[f"ended_{code}"] = Count("pk", filter=Q(ending=code))
     for code in RootCause.values:
         figures[f"root_cause_{code}"] = Count("pk", filter=Q(root_cause_category=code))
     for code in Validity.values:

@@ -33,7 +33,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncMonth
 
-from complaints.models import Remedy, RootCause, Tier, Validity
+from complaints.models import Ending, Remedy, RootCause, Tier, Validity
 from escalation.models import Escalation, Milestone
 
 from .figures import TRUNC, VOLUME_LIMIT, LiveFigures
@@ -230,6 +230,7 @@ class RollupFigures:
             "handling_sum",
             "answered",
             "satisfied",
+            *(f"ended_{code}" for code in Ending.values),
         ]
         sums = self._totals(names)
         return {
@@ -246,6 +247,7 @@ class RollupFigures:
             ),
             "answered": sums["answered"],
             "satisfied": sums["satisfied"],
+            **{f"ended_{code}": sums[f"ended_{code}"] for code in Ending.values},
         }
 
     def _ranked(self, prefix: str, codes: list[str]) -> list[tuple[str, int]]:

@@ -4,15 +4,9 @@ from django.db import migrations
 
 
 def create_roles(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
+    from complaints.roles import permissions_create, roles_sync
 
-    from complaints.roles import roles_sync
-
-    # Permissions are normally created after all migrations; make sure they exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
+    permissions_create(apps)  # Django makes them after all migrations: make them now
 
     roles_sync(
         group_model=apps.get_model("auth", "Group"),

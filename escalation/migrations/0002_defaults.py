@@ -9,7 +9,7 @@ MILESTONE_STEP = {"decided": "decide", "acted": "act", "closed": "follow_up"}
 
 
 def seed(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
+    from complaints.roles import permissions_create
 
     from escalation.defaults import defaults_seed, editors_grant
 
@@ -19,11 +19,7 @@ def seed(apps, schema_editor):
         limit_model=apps.get_model("escalation", "AuthorityLimit"),
         job_model=apps.get_model("escalation", "ScheduledJob"),
     )
-    # Permissions are normally created after all migrations; make sure they exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
+    permissions_create(apps)  # Django makes them after all migrations: make them now
     editors_grant(
         group_model=apps.get_model("auth", "Group"),
         permission_model=apps.get_model("auth", "Permission"),

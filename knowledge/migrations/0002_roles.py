@@ -7,15 +7,9 @@ from django.db import migrations
 
 
 def grant_roles(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
+    from complaints.roles import permissions_create, roles_grant
 
-    from complaints.roles import roles_grant
-
-    # Permissions are normally created after all migrations; make sure they exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
+    permissions_create(apps)  # Django makes them after all migrations: make them now
 
     roles_grant(
         group_model=apps.get_model("auth", "Group"),

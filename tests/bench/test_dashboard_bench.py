@@ -258,11 +258,18 @@ def _milestones() -> list[tuple]:
             end = starts[round_ + 1] - 1 if round_ + 1 < len(starts) else len(path)
             for slot, milestone in enumerate(Milestone.values):
                 beyond = ORDER.index(MILESTONE_STEP[milestone])
+                if milestone == Milestone.RESPONDED and round_ > 0:
+                    # A reopened round's first response: no contact is generated, so only the
+                    # closing answers it (deadlines_meet).
+                    beyond = ORDER.index("follow_up")
                 met = next(
                     (k for k in range(start, end + 1) if ORDER.index(path[k - 1]) > beyond), None
                 )
                 superseded = end + 1 if met is None and end < len(path) else None
-                rows.append((t, round_, milestone, round_ * 3 + slot + 1, start, met, superseded))
+                per_round = len(Milestone.values)
+                rows.append(
+                    (t, round_, milestone, round_ * per_round + slot + 1, start, met, superseded)
+                )
     return rows
 
 
@@ -411,8 +418,8 @@ def _policies(cursor) -> None:
     deadlines are computed in calendar time (both seeded policies count calendar time)."""
     cursor.execute(
         "CREATE TEMP TABLE bench_policy (urgency text, category text, policy_id bigint, "
-        "version int, clock text, decided interval, acted interval, closed interval, "
-        "warn_pct float8, warn_before interval)"
+        "version int, clock text, responded interval, decided interval, acted interval, "
+        "closed interval, warn_pct float8, warn_before interval)"
     )
     rows = []
     for urgency in Urgency.values:
@@ -425,6 +432,7 @@ def _policies(cursor) -> None:
                     p.pk,
                     p.version,
                     p.clock,
+                    p.within(Milestone.RESPONDED, urgency=urgency),
                     p.decided_within,
                     p.acted_within,
                     p.closed_within,
@@ -433,7 +441,7 @@ def _policies(cursor) -> None:
                 )
             )
     cursor.executemany(
-        "INSERT INTO bench_policy VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
+        "INSERT INTO bench_policy VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
     )
 
 
@@ -516,7 +524,8 @@ def _generate(*, now: datetime, receivers: list[int], departments: list[int], ma
             JOIN bench_policy p ON p.urgency = s.urgency AND p.category = s.category
             CROSS JOIN LATERAL (
                 SELECT s.times[m.start_pos] AS starts_at,
-                       CASE m.milestone WHEN 'decided' THEN p.decided
+                       CASE m.milestone WHEN 'responded' THEN p.responded
+                            WHEN 'decided' THEN p.decided
                             WHEN 'acted' THEN p.acted ELSE p.closed END AS within
             ) a
             CROSS JOIN LATERAL (

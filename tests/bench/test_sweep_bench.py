@@ -117,7 +117,7 @@ def _grow_to(n: int, *, due: int, policy: Policy, customer, agent, handler, depa
         for pk, received_at in cases:
             overdue = received_at < late_before
             for milestone in Milestone.values:
-                within = policy.within(milestone)
+                within = policy.within(milestone, urgency=URGENCY)
                 due_at = received_at + within
                 warn_at = received_at + within * policy.warn_at_percent / 100
                 warn_before_at = due_at - policy.warn_before
@@ -129,7 +129,10 @@ def _grow_to(n: int, *, due: int, policy: Policy, customer, agent, handler, depa
                     "warn_at": warn_at,
                     "warn_before_at": warn_before_at,
                 }
-                if overdue and milestone == Milestone.DECIDED:
+                if milestone == Milestone.RESPONDED:
+                    # The cases are at Decide: past Listen, so someone spoke with the customer.
+                    row |= {"met_at": received_at + within / 2, "next_check_at": None}
+                elif overdue and milestone == Milestone.DECIDED:
                     row |= {
                         "warned_at": warn_at,
                         "warned_before_at": warn_before_at,

@@ -612,3 +612,33 @@ def test_a_message_on_the_survivor_answers_the_absorbed_customers_message(merged
     answer(survivor, agent)
 
     assert waiting_since(survivor) is None
+
+
+def test_a_message_waiting_on_a_case_merged_away_waits_on_the_survivor(agent):
+    survivor = receive_case(by=agent, received_at=timezone.now() - timedelta(hours=1))
+    absorbed = receive_case(by=agent)
+    customer_actions.case_customer_message(case=absorbed, body="Any news?")
+    absorbed.refresh_from_db()
+    waiting_since = absorbed.awaiting_reply_since
+    assert waiting_since is not None
+
+    case_merge(survivor=survivor, absorbed=absorbed, by=agent, note="The same order.")
+
+    survivor.refresh_from_db()
+    absorbed.refresh_from_db()
+    assert survivor.awaiting_reply_since == waiting_since
+    assert absorbed.awaiting_reply_since is None
+
+
+def test_of_two_messages_waiting_the_survivor_keeps_the_earlier(agent):
+    survivor = receive_case(by=agent, received_at=timezone.now() - timedelta(hours=1))
+    absorbed = receive_case(by=agent)
+    customer_actions.case_customer_message(case=absorbed, body="First, on the later case.")
+    customer_actions.case_customer_message(case=survivor, body="Then, on the earlier one.")
+    absorbed.refresh_from_db()
+    first = absorbed.awaiting_reply_since
+
+    case_merge(survivor=survivor, absorbed=absorbed, by=agent, note="The same order.")
+
+    survivor.refresh_from_db()
+    assert survivor.awaiting_reply_since == first

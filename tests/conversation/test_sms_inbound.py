@@ -225,3 +225,30 @@ def test_two_texts_in_a_row_make_one_email_to_the_handler(client, tencent, open_
 
     [notification] = Notification.objects.filter(case=open_case, kind="customer")
     assert notification.recipient == agent
+
+
+# ---------------------------------------------------------------- no SMS provider
+
+
+def test_without_an_sms_provider_the_webhooks_are_not_there(client, settings):
+    settings.SMS_URL = ""
+
+    assert (
+        client.post(f"{TENCENT}?token={TOKEN}", "{}", content_type="application/json").status_code
+        == 404
+    )
+    assert client.post(TWILIO, {"Body": "Hi"}).status_code == 404
+
+
+def test_without_an_sms_provider_a_phone_only_customer_is_not_sent_and_told_why(settings, agent):
+    from conversation.models import Notice
+
+    settings.SMS_URL = ""  # production's default until a provider is set up
+
+    case = receive_case(by=agent, customer=CustomerFactory(email="", phone=NUMBER))
+
+    notice = Notice.objects.get(case=case)
+    assert (notice.status, notice.skipped_because) == ("skipped", "no_sms")
+    assert str(notice.get_skipped_because_display()) == (
+        "only a mobile number, and no SMS provider is set up"
+    )

@@ -1,4 +1,4 @@
-"""The case page's "Time limits" panel and its actions over HTTP: the three milestones and their
+"""The case page's "Time limits" panel and its actions over HTTP: the four milestones and their
 state, the escalation history, stopping and restarting the clock, escalating by hand, referring
 to external review and recording its outcome, the case file for the reviewer, and the page's
 query count."""
@@ -67,13 +67,19 @@ def escalation_list(response) -> str:
 # ---------------------------------------------------------------- the milestones
 
 
-def test_the_case_page_shows_the_three_milestones(client, agent, case):
+def test_the_case_page_shows_the_four_milestones(client, agent, case):
     client.force_login(agent)
 
     response = client.get(page_url(case))
 
     assert "Time limits" in panel(response)
-    assert milestone_states(response) == {"decided": "open", "acted": "open", "closed": "open"}
+    assert milestone_states(response) == {
+        "responded": "open",
+        "decided": "open",
+        "acted": "open",
+        "closed": "open",
+    }
+    assert "First response" in panel(response)
     assert "Decide finished" in panel(response)
 
 
@@ -82,7 +88,9 @@ def test_an_overdue_milestone_shows_as_overdue(client, handler, escalated_case):
 
     response = client.get(page_url(escalated_case))
 
+    # Received two days ago, it left Listen (its first response) only when walked to Decide.
     assert milestone_states(response) == {
+        "responded": "met_late",
         "decided": "breached",
         "acted": "open",
         "closed": "open",
@@ -190,7 +198,13 @@ def test_stopping_the_clock_from_the_case_page(client, handler, waiting_case):
     assert "The clock is stopped." in text(response)
     assert 'data-testid="clock-stopped"' in panel(response)
     assert 'data-testid="resume"' in panel(response)
-    assert set(milestone_states(response).values()) == {"paused"}
+    # The first response was met on leaving Listen: only what is still open stops.
+    assert milestone_states(response) == {
+        "responded": "met",
+        "decided": "paused",
+        "acted": "paused",
+        "closed": "paused",
+    }
     pause = waiting_case.pauses.get()
     assert (pause.reason, pause.note, pause.started_by) == (
         "customer",
@@ -235,7 +249,12 @@ def test_restarting_the_clock_from_the_case_page(client, handler, waiting_case):
     response = client.post(action_url(waiting_case, "resume"), follow=True)
 
     assert "The clock runs again; the stopped time is credited to the deadlines." in text(response)
-    assert set(milestone_states(response).values()) == {"open"}
+    assert milestone_states(response) == {
+        "responded": "met",
+        "decided": "open",
+        "acted": "open",
+        "closed": "open",
+    }
     assert waiting_case.pauses.get().ended_by == handler
 
 
@@ -507,7 +526,7 @@ def test_case_page_query_count_does_not_grow_with_escalations_and_rounds(
     case_refer_external(case=case, by=quality_manager, reviewer="Court", reason="Appeal.")
     case.refresh_from_db()
     assert case.escalations.count() == 5
-    assert case.deadlines.count() == 6
+    assert case.deadlines.count() == 8  # four milestones, two rounds
 
     assert query_count(client, page_url(case)) == few
 

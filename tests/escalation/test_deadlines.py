@@ -3,7 +3,9 @@ superseded and made anew when the customer is not satisfied, stopped and restart
 clock, and summarised into ``Case.due_at``, which the core's "overdue" reads.
 
 The default policy (migration 0002) is 1/3/7 days of calendar time, warning at 75 % of each
-window and again two hours before it ends; its limits are absolute (no clock stops)."""
+window and again two hours before it ends; its limits are absolute (no clock stops). Each round
+also has a first-response deadline by the case's urgency (yellow here: 24 hours), tested in
+``test_first_response.py``."""
 
 from __future__ import annotations
 
@@ -13,11 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from complaints import signals
+from complaints import services, signals
 from complaints.errors import AccessDenied, TransitionRefused
 from complaints.models import Case, CaseEvent, Step, Tier
 from complaints.selectors import case_list, navigation_counts, overdue_q
-from complaints.services import case_transition
+from complaints.services import case_add_note, case_transition
 from escalation.models import Deadline, Escalation, Milestone, Pause, Policy
 from escalation.services import case_pause, case_resume
 
@@ -84,6 +86,13 @@ def walk_at(case: Case, *, to: str, at: datetime, by, department, person) -> Cas
     return reload(case)
 
 
+def respond_at(case: Case, when: datetime, *, by) -> Case:
+    """A message to the customer: the case's first-response deadline is met."""
+    with time_machine.travel(when, tick=False):
+        case_add_note(case=case, by=by, body="We are looking into it.", customer_visible=True)
+    return reload(case)
+
+
 def reopen(case: Case, *, at: datetime, by) -> Case:
     return move(
         case, to=Step.ANALYSE, at=at, by=by, satisfaction_rating=2, follow_up_comment="Still loud."
@@ -100,6 +109,7 @@ def test_a_received_case_gets_one_deadline_per_milestone(received):
         ("acted", 0),
         ("closed", 0),
         ("decided", 0),
+        ("responded", 0),
     ]
 
 
@@ -140,8 +150,11 @@ def test_each_deadline_records_the_policy_and_version_it_came_from(received, def
         assert deadline.policy_version == default_policy.version == 1
 
 
-def test_the_cases_next_deadline_is_its_decided_deadline(received):
-    assert received.due_at == RECEIVED + 1 * D == deadlines(received)["decided"].due_at
+def test_the_cases_next_deadline_is_its_earliest_first_response_and_decided_alike(received):
+    # Yellow: the first response is due within 24 hours, as Decide is within a day.
+    rows = deadlines(received)
+    assert received.due_at == RECEIVED + 1 * D == rows["decided"].due_at
+    assert rows["responded"].due_at == RECEIVED + 1 * D
 
 
 def test_editing_a_policy_raises_its_version(default_policy):
@@ -182,7 +195,8 @@ def test_a_red_case_follows_the_red_urgency_policy(agent):
     assert rows["acted"].due_at == RECEIVED + 2 * D
     assert rows["closed"].due_at == RECEIVED + 5 * D
     assert rows["decided"].warn_before_at == RECEIVED + 7 * H  # its last warning: 1 h before
-    assert reload(case).due_at == RECEIVED + 8 * H
+    assert rows["responded"].due_at == RECEIVED + 2 * H
+    assert reload(case).due_at == RECEIVED + 2 * H  # the first response comes first
 
 
 # ------------------------------------------------------------------ in working time
@@ -342,8 +356,9 @@ def test_reopening_starts_a_new_round_counted_from_the_reopening(reopened):
     case, when = reopened
 
     new = deadlines(case, round=1)
-    assert sorted(new) == ["acted", "closed", "decided"]
+    assert sorted(new) == ["acted", "closed", "decided", "responded"]
     assert {d.starts_at for d in new.values()} == {when}
+    assert new["responded"].due_at == when + 1 * D
     assert new["decided"].due_at == when + 1 * D
     assert new["acted"].due_at == when + 3 * D
     assert new["closed"].due_at == when + 7 * D
@@ -375,6 +390,13 @@ def test_the_new_round_is_met_as_the_case_moves_on_again(reopened, agent, after_
     walk_at(case, to=Step.ACT, at=when + 3 * H, by=agent, department=after_sales, person=handler)
 
     assert deadlines(case, round=1)["decided"].met_at == when + 3 * H
+    # The round began past Listen: its first response waits for someone to speak to the
+    # customer, and is the case's next deadline until then.
+    assert deadlines(case, round=1)["responded"].met_at is None
+    assert reload(case).due_at == when + 1 * D
+    with time_machine.travel(when + 4 * H, tick=False):
+        services.case_add_note(case=case, by=agent, body="Looking again.", customer_visible=True)
+    assert deadlines(case, round=1)["responded"].met_at == when + 4 * H
     assert reload(case).due_at == when + 3 * D
 
 
@@ -496,6 +518,7 @@ def test_stopping_the_clock_stops_the_deadlines_the_policy_lets_stop(stoppable, 
 
 
 def test_stopped_deadlines_are_not_the_cases_next_deadline(stoppable, agent):
+    respond_at(stoppable, RECEIVED + 1 * H, by=agent)
     pause_at(stoppable, RECEIVED + 2 * H, by=agent)
 
     assert stoppable.due_at == RECEIVED + 7 * D
@@ -540,6 +563,7 @@ def test_the_clock_cannot_be_stopped_twice(stoppable, agent):
 
 
 def test_restarting_the_clock_credits_the_stopped_time_to_each_deadline(stoppable, agent):
+    respond_at(stoppable, RECEIVED + 1 * H, by=agent)
     before = deadlines(stoppable)
     pause_at(stoppable, RECEIVED + 2 * H, by=agent)
 
@@ -616,6 +640,7 @@ def test_in_working_time_the_last_warning_keeps_its_calendar_lead_after_a_stop(a
 
 
 def test_the_customers_reply_restarts_the_clock(stoppable, agent):
+    respond_at(stoppable, RECEIVED + 1 * H, by=agent)
     pause = pause_at(stoppable, RECEIVED + 2 * H, by=agent)
 
     with time_machine.travel(RECEIVED + 4 * H, tick=False):

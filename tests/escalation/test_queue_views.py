@@ -158,8 +158,8 @@ def test_an_acknowledged_escalation_leaves_the_queue(client, department_head, es
 
 @pytest.fixture
 def cases_coming_due(agent, after_sales):
-    """Three After-sales cases whose "Decide finished" falls due in 2, 14 and 23 hours (and
-    "Act finished" two days after that)."""
+    """Three yellow After-sales cases whose first response and "Decide finished" both fall due
+    in 2, 14 and 23 hours (and "Act finished" two days after that)."""
     now = timezone.now()
     cases = {}
     for name, hours_ago in [("soon", 22), ("today", 10), ("tomorrow", 1)]:
@@ -172,20 +172,26 @@ def cases_coming_due(agent, after_sales):
 @pytest.mark.parametrize(
     ("within", "expected"),
     [
-        (4, [("soon", "Decide finished")]),
+        (4, [("soon", "First response"), ("soon", "Decide finished")]),
         (
             24,
             [
+                ("soon", "First response"),
                 ("soon", "Decide finished"),
+                ("today", "First response"),
                 ("today", "Decide finished"),
+                ("tomorrow", "First response"),
                 ("tomorrow", "Decide finished"),
             ],
         ),
         (
             72,
             [
+                ("soon", "First response"),
                 ("soon", "Decide finished"),
+                ("today", "First response"),
                 ("today", "Decide finished"),
+                ("tomorrow", "First response"),
                 ("tomorrow", "Decide finished"),
                 ("soon", "Act finished"),
                 ("today", "Act finished"),
@@ -207,8 +213,9 @@ def test_at_risk_lists_the_deadlines_due_within_the_window_soonest_first(
 def test_at_risk_looks_a_day_ahead_unless_told(client, department_head, cases_coming_due):
     client.force_login(department_head)
 
-    assert len(at_risk_rows(client.get(QUEUE))) == 3
-    assert len(at_risk_rows(client.get(QUEUE, {"within": "999"}))) == 3
+    # Each case's first response and "Decide finished", not "Act finished".
+    assert len(at_risk_rows(client.get(QUEUE))) == 6
+    assert len(at_risk_rows(client.get(QUEUE, {"within": "999"}))) == 6
 
 
 def test_at_risk_leaves_out_other_departments_cases(client, foreign_head, cases_coming_due):

@@ -3,7 +3,9 @@ once, warnings go out once, unacknowledged escalations are reminded, and a dry r
 
 Time is frozen and moved with time-machine; the default policy is the domain's 1/3/7 days, with
 a warning at 75 % of each window and another two hours before it ends, and a reminder every
-four hours until the tier acknowledges."""
+four hours until the tier acknowledges. A yellow case's first response is due within 24 hours,
+with its Decide: a case received and left alone is warned and escalated for both (the first
+response on its own: ``test_first_response.py``)."""
 
 from __future__ import annotations
 
@@ -184,40 +186,53 @@ def warnings_to(case: Case) -> list[tuple[str, str]]:
     ]
 
 
-def test_at_three_quarters_of_the_window_the_owner_is_warned_once(clock, agent):
+def test_at_three_quarters_of_the_window_the_owner_is_warned_once_per_deadline(clock, agent):
     case = receive_case(by=agent)  # the agent owns it
-    clock(hours=18)  # 75 % of one day
+    clock(hours=18)  # 75 % of one day, and of the first response's 24 hours
 
     result = sweep()
 
-    assert [a.action for a in result.actions] == ["warn"]
-    [event] = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.WARNED)
-    assert event.changes == {"milestone": [None, Milestone.DECIDED]}
-    assert warnings_to(case) == [("agent", Milestone.DECIDED)]
+    assert [(a.action, a.milestone) for a in result.actions] == [
+        ("warn", Milestone.RESPONDED),
+        ("warn", Milestone.DECIDED),
+    ]
+    events = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.WARNED).order_by("pk")
+    assert [event.changes for event in events] == [
+        {"milestone": [None, Milestone.RESPONDED]},
+        {"milestone": [None, Milestone.DECIDED]},
+    ]
+    assert warnings_to(case) == [("agent", Milestone.RESPONDED), ("agent", Milestone.DECIDED)]
     assert deadline_of(case).warned_at == T0 + timedelta(hours=18)
+    assert deadline_of(case, Milestone.RESPONDED).warned_at == T0 + timedelta(hours=18)
 
     clock(hours=19)
     assert sweep().actions == []
-    assert CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.WARNED).count() == 1
-    assert len(warnings_to(case)) == 1
+    assert CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.WARNED).count() == 2
+    assert len(warnings_to(case)) == 2
 
 
-def test_the_warning_two_hours_before_the_limit_fires_once_on_its_own(clock, agent):
+def test_the_warning_two_hours_before_the_limit_fires_once_per_deadline_on_its_own(clock, agent):
     case = receive_case(by=agent)
     clock(hours=18)
-    sweep()  # the 75 % warning
+    sweep()  # the 75 % warnings
 
-    clock(hours=22)  # two hours before the one-day limit
+    clock(hours=22)  # two hours before the one-day limit and the first response's
     result = sweep()
 
-    assert [a.action for a in result.actions] == ["warn"]
-    assert CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.WARNED).count() == 2
-    assert warnings_to(case) == [("agent", Milestone.DECIDED)] * 2
+    assert [(a.action, a.milestone) for a in result.actions] == [
+        ("warn", Milestone.RESPONDED),
+        ("warn", Milestone.DECIDED),
+    ]
+    assert CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.WARNED).count() == 4
+    assert sorted(warnings_to(case)) == sorted(
+        [("agent", Milestone.RESPONDED), ("agent", Milestone.DECIDED)] * 2
+    )
     assert deadline_of(case).warned_before_at == T0 + timedelta(hours=22)
+    assert deadline_of(case, Milestone.RESPONDED).warned_before_at == T0 + timedelta(hours=22)
 
     clock(hours=23)
     assert sweep().actions == []
-    assert len(warnings_to(case)) == 2
+    assert len(warnings_to(case)) == 4
 
 
 def test_warnings_passed_together_with_the_breach_are_not_sent(clock, agent):
@@ -226,7 +241,11 @@ def test_warnings_passed_together_with_the_breach_are_not_sent(clock, agent):
 
     result = sweep()
 
-    assert [a.action for a in result.actions] == ["escalate"]
+    # The first response and Decide, both due a day after receipt: one tier each.
+    assert [(a.action, a.milestone, a.from_tier, a.to_tier) for a in result.actions] == [
+        ("escalate", Milestone.RESPONDED, 0, 1),
+        ("escalate", Milestone.DECIDED, 1, 2),
+    ]
     assert not CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.WARNED).exists()
     assert warnings_to(case) == []
     assert {n.kind for n in Notification.objects.filter(case=case)} == {Notification.Kind.ESCALATED}
@@ -371,13 +390,14 @@ def test_a_dry_run_lists_what_would_escalate_warn_and_remind_and_writes_nothing(
     assert {
         (a.action, a.reference, a.milestone, a.from_tier, a.to_tier) for a in result.actions
     } == {
+        ("warn", warned.reference, Milestone.RESPONDED, 0, 0),
         ("warn", warned.reference, Milestone.DECIDED, 0, 0),
         ("escalate", twice.reference, Milestone.DECIDED, 0, 1),
         ("escalate", twice.reference, Milestone.ACTED, 1, 2),
         ("warn", reminded.reference, Milestone.ACTED, 1, 1),
         ("remind", reminded.reference, Milestone.DECIDED, 1, 1),
     }
-    assert len(result.actions) == 5
+    assert len(result.actions) == 6
     assert result.sent == 0
 
 

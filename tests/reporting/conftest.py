@@ -36,18 +36,24 @@ and has no responsible department yet; ``sun`` was received by the agent (no dep
 * late: still at Analyse when the sweep of Wed 4 Mar breached its 1-day limit (escalated
   0→1), then closed at 13:00 the same day: rating 2, handling 1, "Took far too long.".
 * sun and mon: 23:30 and 00:30 local, one UTC hour apart on the same UTC day (Sun 8 Mar),
-  different local days and weeks. sun is left at Listen: the final sweep breaches its three
-  limits (0→1→2→3). mon is found not valid and closed within the hour (rating 3, no comment).
+  different local days and weeks. sun is left at Listen: the final sweep breaches its four
+  limits, the first response among them (0→1→2→3→3). mon is found not valid and closed within
+  the hour (rating 3, no comment).
 * reopen: at Follow up within the hour, the customer not satisfied (rating 2, "Still
   broken.") → reopened at 11:00 (round 0's 7-day deadline superseded unbreached; escalated
   0→1, dissatisfied); round 1 reached Act on Tue 24 10:00, in time for its 1-day limit, and
-  its 3-day limit (Thu 26 11:00) is breached by the final sweep (1→2).
+  its 3-day limit (Thu 26 11:00) is breached by the final sweep (1→2), and so is its first
+  response (a reopened round begins past Listen: only a message or a contact answers it).
 * external: referred to external review by the quality manager (0→4, manual); the final
   sweep breaches its 1-day limit without escalating (tier 4).
 * manual: at Act, escalated by hand by the agent (0→1).
 * approval: a 1000 remedy above the agent's authority waits for approval (0→1, authority);
   the final sweep breaches its 1-day limit (1→2).
-* followup: red urgency, at Follow up with no answer yet: its 5-day limit is still open.
+* followup: red urgency, at Follow up with no answer yet: its 5-day limit is still open; its
+  first response (2 hours) was met late, when it left Listen 3 hours after receipt.
+
+Every case but reopen's new round meets its first response by leaving Listen (no case here has
+a message to the customer or a recorded contact).
 
 Customers: ``sun``'s customer complained 89 days before it (``x0``, closed in December),
 ``mon``'s 91 days before it (``y0``); ``followup``'s customer is ``quick``'s. The reports'

@@ -12,11 +12,14 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.functional import Promise
 
-from complaints.models import Case, Step
+from complaints import services
+from complaints.models import Case, Ending, Step
 from escalation.approvals import approval_decide
 from escalation.models import Approval, ExternalReview
 from escalation.services import external_review_record_outcome
@@ -61,6 +64,36 @@ def links(table, scope) -> list[set[str]]:
 
 def since(moment) -> QuerySet[Case]:
     return Case.objects.filter(received_at__gte=moment)
+
+
+def closed_without_a_rating(agent, handler, quality_manager) -> dict[str, Case]:
+    """Three April cases, each closed by one of the endings (``lifecycle.ENDINGS``): unreachable
+    at Follow up after the attempts, withdrawn and not a complaint at Receive."""
+    unreachable = received(agent, local(2026, 4, 1, 10))
+    walked(
+        unreachable,
+        Step.FOLLOW_UP,
+        local(2026, 4, 1, 10, 30),
+        by=agent,
+        department=handler.department,
+        person=handler,
+    )
+    withdrawn = received(agent, local(2026, 4, 2, 10))
+    spam = received(agent, local(2026, 4, 3, 10))
+    with time_machine.travel(local(2026, 4, 3, 12), tick=False):
+        for _ in range(settings.FOLLOW_UP_ATTEMPTS):
+            services.case_contact_record(
+                case=unreachable, by=agent, method="phone", result="no_answer"
+            )
+        for case, by, ending in [
+            (unreachable, agent, Ending.UNREACHABLE),
+            (withdrawn, agent, Ending.WITHDRAWN),
+            (spam, quality_manager, Ending.NOT_A_COMPLAINT),
+        ]:
+            services.case_transition(
+                case=case, to=Step.CLOSED, by=by, ending=ending, note="Why, in a word."
+            )
+    return {"unreachable": unreachable, "withdrawn": withdrawn, "not_a_complaint": spam}
 
 
 # ---------------------------------------------------------------- volume over time
@@ -284,6 +317,11 @@ COMPLIANCE_COLUMNS = (
 def test_compliance_per_milestone_counts_every_round_and_shares_of_all_deadlines(world):
     table = selectors.compliance(cases=world.scope)
 
+    # First response: 9 round-0 deadlines + reopen's round 1. Met by leaving Listen: quick,
+    # late, mon, reopen r0, external, manual, approval; breached: sun (still at Listen),
+    # followup (red, 2 hours: it left Listen 3 hours after receipt, met late), and reopen r1
+    # (a reopened round begins past Listen: only a message or a contact answers it, and no one
+    # wrote to the customer).
     # Decide: 9 round-0 deadlines + reopen's round 1. Met: quick, mon, reopen twice, manual,
     # followup; breached: late (then met), sun, external, approval.
     # Act: 10 again. Met: quick, late, mon, reopen r0, followup; breached: sun, reopen r1;
@@ -291,6 +329,7 @@ def test_compliance_per_milestone_counts_every_round_and_shares_of_all_deadlines
     # Closed: reopen's round 0, superseded unbreached, does not count: 9. Met: quick, late,
     # mon; breached: sun; open: reopen r1, external, manual, approval, followup (no answer).
     assert values(table, *COMPLIANCE_COLUMNS) == [
+        ("First response", 10, 7, 0.7, 3, 0.3, 0, 0.0),
         ("Decide finished", 10, 6, 0.6, 4, 0.4, 0, 0.0),
         ("Act finished", 10, 5, 0.5, 2, 0.2, 3, 0.3),
         ("Closed", 9, 3, pytest.approx(3 / 9), 1, pytest.approx(1 / 9), 5, pytest.approx(5 / 9)),
@@ -301,6 +340,7 @@ def test_a_case_breached_then_closed_counts_as_breached_not_met(world):
     table = selectors.compliance(cases=world.scope.filter(pk=world.late.pk))
 
     assert values(table, "milestone", "deadlines", "met", "breached", "open") == [
+        ("First response", 1, 1, 0, 0),
         ("Decide finished", 1, 0, 1, 0),
         ("Act finished", 1, 1, 0, 0),
         ("Closed", 1, 1, 0, 0),
@@ -310,7 +350,9 @@ def test_a_case_breached_then_closed_counts_as_breached_not_met(world):
 def test_a_reopened_case_counts_both_rounds_but_not_the_unbreached_deadline_it_replaced(world):
     table = selectors.compliance(cases=world.scope.filter(pk=world.reopen.pk))
 
+    # Round 1's first response: no one wrote to or reached the customer after the reopening.
     assert values(table, "milestone", "deadlines", "met", "breached", "open") == [
+        ("First response", 2, 1, 1, 0),
         ("Decide finished", 2, 2, 0, 0),
         ("Act finished", 2, 1, 1, 0),
         ("Closed", 1, 0, 0, 1),
@@ -320,7 +362,9 @@ def test_a_reopened_case_counts_both_rounds_but_not_the_unbreached_deadline_it_r
 def test_a_case_with_no_follow_up_yet_leaves_its_closed_deadline_open(world):
     table = selectors.compliance(cases=world.scope.filter(pk=world.followup.pk))
 
+    # Red: its first response was due within 2 hours; it left Listen after 3.
     assert values(table, "milestone", "met", "breached", "open") == [
+        ("First response", 0, 1, 0),
         ("Decide finished", 1, 0, 0),
         ("Act finished", 1, 0, 0),
         ("Closed", 0, 0, 1),
@@ -348,7 +392,9 @@ def test_a_round_replaced_after_its_limit_was_breached_still_counts_as_breached(
 
     table = selectors.compliance(cases=since(APRIL))
 
+    # Round 1, at Analyse, has not yet responded (nor left Analyse).
     assert values(table, "milestone", "deadlines", "met", "breached", "open") == [
+        ("First response", 2, 1, 0, 1),
         ("Decide finished", 2, 1, 0, 1),
         ("Act finished", 2, 1, 0, 1),
         ("Closed", 2, 0, 1, 1),
@@ -370,7 +416,9 @@ def test_a_deadline_met_late_while_the_sweep_was_not_running_counts_as_breached(
 
     table = selectors.compliance(cases=since(APRIL))
 
+    # The first response (24 hours), met on leaving Listen two days on, is late too.
     assert values(table, "milestone", "met", "breached", "open") == [
+        ("First response", 0, 1, 0),
         ("Decide finished", 0, 1, 0),
         ("Act finished", 0, 0, 1),
         ("Closed", 0, 0, 1),
@@ -383,6 +431,12 @@ def test_a_deadline_met_late_while_the_sweep_was_not_running_counts_as_breached(
 
 # (milestone, state) → (the figure: deadlines, the link: cases)
 COMPLIANCE_BEHIND = {
+    ("responded", "met"): (
+        7,
+        {"quick", "late", "mon", "reopen", "external", "manual", "approval"},
+    ),
+    ("responded", "breached"): (3, {"sun", "followup", "reopen"}),
+    ("responded", "open"): (0, set()),
     ("decided", "met"): (6, {"quick", "mon", "reopen", "manual", "followup"}),
     ("decided", "breached"): (4, {"late", "sun", "external", "approval"}),
     ("decided", "open"): (0, set()),
@@ -409,25 +463,28 @@ def test_the_cases_behind_a_compliance_count_are_those_with_such_a_deadline(
 
 def test_compliance_counts_deadlines_and_its_links_list_cases_they_differ_by_extra_rounds(world):
     # The one difference in the world: reopen met its 1-day limit in both rounds, so "Decide
-    # finished, met" is 6 deadlines of 5 cases, and the milestone's row (10 deadlines) lists
-    # the 9 cases. A case is listed once however many of its rounds the figure counts.
+    # finished, met" is 6 deadlines of 5 cases, and each milestone's row lists the 9 cases. A
+    # case is listed once however many of its rounds the figure counts.
     table = selectors.compliance(cases=world.scope)
 
-    assert [row.values["deadlines"] for row in table.rows] == [10, 10, 9]
-    assert [len(behind(row.cases, world.scope)) for row in table.rows] == [9, 9, 9]
-    assert (
-        table.rows[0].values["met"]
-        - len(behind({"milestone": "decided", "deadline": "met"}, world.scope))
-        == world.reopen.reopen_count
-    )
+    assert [row.values["deadlines"] for row in table.rows] == [10, 10, 10, 9]
+    assert [len(behind(row.cases, world.scope)) for row in table.rows] == [9, 9, 9, 9]
+    for row in table.rows[1:2]:
+        milestone = row.cases["milestone"]
+        assert (
+            row.values["met"]
+            - len(behind({"milestone": milestone, "deadline": "met"}, world.scope))
+            == world.reopen.reopen_count
+        )
 
 
 def test_compliance_trend_is_the_share_met_of_judged_deadlines_by_month_received(world):
     table = selectors.compliance_trend(cases=world.scope)
 
-    # Open deadlines are not judged: Decide 6 of 10, Act 5 of 7, Closed 3 of 4.
-    assert values(table, "month", "decided", "acted", "closed") == [
-        (date(2026, 3, 1), 0.6, pytest.approx(5 / 7), 0.75)
+    # Open deadlines are not judged: first response 7 of 10, Decide 6 of 10, Act 5 of 7,
+    # Closed 3 of 4.
+    assert values(table, "month", "responded", "decided", "acted", "closed") == [
+        (date(2026, 3, 1), 0.7, 0.6, pytest.approx(5 / 7), 0.75)
     ]
     assert table.rows[0].cases == {"received_after": "2026-03-01", "received_before": "2026-03-31"}
     assert links(table, world.scope) == [world.refs(*world.cases)]
@@ -443,9 +500,12 @@ def test_escalations_by_tier_and_reason(world):
         ("Department head", "Above authority", 1, 1),
         ("Department head", "Customer dissatisfied", 1, 1),
         ("Department head", "Manual", 1, 1),
+        # sun, left at Listen, breached four limits: Decide (0→1), its first response (48 hours,
+        # green: 1→2), Act (2→3) and the closing (3→3).
         ("Department head", "Overdue", 2, 2),
         ("Quality manager", "Overdue", 3, 3),
-        ("General manager", "Overdue", 1, 1),
+        # and reopen's new round, at the general manager, breached its first response.
+        ("General manager", "Overdue", 3, 2),
         ("External review", "Manual", 1, 1),
     ]
     assert links(table, world.scope) == [
@@ -454,7 +514,7 @@ def test_escalations_by_tier_and_reason(world):
         world.refs("manual"),
         world.refs("late", "sun"),
         world.refs("sun", "reopen", "approval"),
-        world.refs("sun"),
+        world.refs("sun", "reopen"),
         world.refs("external"),
     ]
 
@@ -503,6 +563,10 @@ def test_outcomes_reopen_rate_repeats_and_satisfaction(world):
         # quick, late, mon satisfied; reopen not.
         "satisfied": pytest.approx(0.75),
         "rated": 4,
+        # No case of the world closed without a rating (see the test of them below).
+        "ended_unreachable": 0,
+        "ended_withdrawn": 0,
+        "ended_not_a_complaint": 0,
     }
 
 
@@ -521,7 +585,41 @@ def test_every_linked_outcome_lists_its_cases(world):
         "repeats": world.refs("sun", "followup"),
         # The share's numerator: the satisfied answers.
         "satisfied": world.refs("quick", "late", "mon"),
+        "ended_unreachable": set(),
+        "ended_withdrawn": set(),
+        "ended_not_a_complaint": set(),
     }
+
+
+def test_cases_closed_without_a_rating_are_counted_apart_each_row_listing_its_cases(
+    agent, handler, quality_manager
+):
+    ended = closed_without_a_rating(agent, handler, quality_manager)
+
+    table = quality.outcomes(cases=since(APRIL))
+
+    figures = outcome_figures(table)
+    assert {code: figures[f"ended_{code}"] for code in ended} == {
+        "unreachable": 1,
+        "withdrawn": 1,
+        "not_a_complaint": 1,
+    }
+    # Closed, and no satisfaction figure.
+    assert (figures["closed"], figures["rated"], figures["rating"], figures["satisfied"]) == (
+        3,
+        0,
+        None,
+        None,
+    )
+    rows = {row.values["key"]: row for row in table.rows}
+    assert [plain(rows[f"ended_{code}"].values["figure"]) for code in ended] == [
+        "Closed without a rating: Customer unreachable",
+        "Closed without a rating: Withdrawn by the customer",
+        "Closed without a rating: Not a complaint (spam)",
+    ]
+    for code, case in ended.items():
+        assert rows[f"ended_{code}"].cases == {"ending": code}
+        assert behind(rows[f"ended_{code}"].cases, since(APRIL)) == {case.reference}
 
 
 def test_a_repeat_complaint_is_the_same_customer_within_the_90_days_before(world):
@@ -640,7 +738,11 @@ def test_remedies_by_department_count_and_total_the_cases_with_a_remedy(world):
     ]
 
 
-def test_every_case_filter_parameter_of_a_figure_is_one_the_case_list_accepts(world):
+def test_every_case_filter_parameter_of_a_figure_is_one_the_case_list_accepts(
+    world, agent, handler, quality_manager
+):
+    # So that every figure has a case behind it: the world has none closed without a rating.
+    closed_without_a_rating(agent, handler, quality_manager)
     tables = [
         selectors.volume_over_time(cases=world.scope, bucket="week"),
         *(selectors.volume_by(cases=world.scope, dimension=d) for d in selectors._DIMENSIONS),
