@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Case, CaseEvent, Customer, Department, User
+from .models import Case, CaseEvent, Customer, Department, FollowUpReview, User
 
 
 class ReadOnly:
@@ -82,3 +82,13 @@ class CaseEventAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ("kind", "customer_visible")
     search_fields = ("case__reference", "note")
     list_select_related = ("case", "actor")
+
+
+@admin.register(FollowUpReview)
+class FollowUpReviewAdmin(ReadOnly, admin.ModelAdmin):
+    """Written on the supervisor's page (/follow-ups/) and the case page, never here."""
+
+    list_display = ("case", "closed_at", "reviewed_by", "reviewed_at")
+    search_fields = ("case__reference", "comment")
+    list_select_related = ("case", "reviewed_by")
+    date_hierarchy = "reviewed_at"

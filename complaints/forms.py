@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import lifecycle
 from .contact import channel_unreachable
-from .models import Case, ContactAttempt, Customer, Department, Remedy, User
+from .models import Case, ContactAttempt, Customer, Department, Ending, Remedy, User
 
 
 def staff_who_work_cases():
@@ -250,3 +250,35 @@ class EndingForm(forms.Form):
             if move.permitted is None or move.permitted(user)
         ]
         self.initial.setdefault("version", case.version)
+
+
+class FollowUpReviewForm(forms.Form):
+    """A supervisor's review of a follow-up (``services.case_follow_up_review``)."""
+
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("What was done well, what to do better next time (staff only)."),
+    )
+
+
+class FollowUpSampleForm(forms.Form):
+    """Which follow-ups the supervisor samples: closed how long ago, ended how."""
+
+    DAYS = [(7, _("the last 7 days")), (30, _("the last 30 days")), (90, _("the last 90 days"))]
+
+    days = forms.TypedChoiceField(
+        label=_("Closed in"), choices=DAYS, coerce=int, initial=30, required=False
+    )
+    ending = forms.ChoiceField(
+        label=_("How it ended"),
+        choices=[("", _("Every ending")), *Ending.choices],
+        required=False,
+    )
+
+    def sample(self) -> dict:
+        """The valid choices, or the defaults."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {"days": data.get("days") or 30, "ending": data.get("ending") or ""}

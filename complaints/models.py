@@ -384,6 +384,8 @@ class Case(models.Model):
             models.Index(fields=["updated_at"], name="case_updated"),
             # Reporting's repeat complainants: the same customer's cases in the 90 days before.
             models.Index(fields=["customer", "received_at"], name="case_customer_received"),
+            # The supervisor's review of follow-ups: the cases closed lately.
+            models.Index(fields=["closed_at"], condition=Q(step="closed"), name="case_closed"),
             # "Waiting on us": the cases with a customer message not answered yet (few rows).
             models.Index(
                 fields=["awaiting_reply_since"],
@@ -572,6 +574,8 @@ class CaseEvent(AppendOnlyModel):
         PREFERENCES = "preferences", _("Contact preferences changed")
         # Staff tried to reach the customer (``ContactAttempt``): a follow-up call, a visit.
         CONTACTED = "contacted", _("Customer contacted")
+        # A customer-service supervisor reviewed how the case was followed up (客户服务主管审阅).
+        REVIEWED = "reviewed", _("Follow-up reviewed")
         # Written on both cases by ``complaints.merging.case_merge``.
         MERGED = "merged", _("Merged")
 
@@ -654,3 +658,35 @@ class ContactAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.method} {self.result}"
+
+
+class FollowUpReview(models.Model):
+    """A customer-service supervisor's review of how a closed case was followed up (客户服务主管
+    审阅): a quality manager reads a sample of the follow-ups and marks each reviewed, with a
+    comment (``services.case_follow_up_review``). One per closing of the case: a case reopened
+    or taken up again and closed again was followed up again, and that may be reviewed too."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="follow_up_reviews")
+    # Which closing it reviews: ``Case.closed_at`` when it was reviewed.
+    closed_at = models.DateTimeField(_("closed"))
+    reviewed_by = models.ForeignKey(
+        User, verbose_name=_("reviewed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), default=timezone.now)
+    comment = models.TextField(_("comment"), max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = _("follow-up review")
+        verbose_name_plural = _("follow-up reviews")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "closed_at"], name="follow_up_review_one_per_closing"
+            )
+        ]
+        indexes = [
+            # The supervisor's page: the reviews of lately, newest first.
+            models.Index(fields=["-reviewed_at"], name="follow_up_review_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} closed {self.closed_at:%Y-%m-%d %H:%M} reviewed"

@@ -25,6 +25,8 @@ _WRITE_KNOWLEDGE = [
     "knowledge.change_article",
     "knowledge.view_articleversion",
 ]
+# The customer-service supervisor's review of follow-ups (客户服务主管审阅): quality managers.
+_REVIEW_FOLLOW_UPS = ["complaints.add_followupreview", "complaints.view_followupreview"]
 # What the customer is told (conversation/): quality managers edit the notices' texts in the
 # admin and read the notices sent.
 _NOTICE_TEXTS = [
@@ -46,7 +48,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _MANAGE
     + _READ_KNOWLEDGE
     + _WRITE_KNOWLEDGE
-    + _NOTICE_TEXTS,
+    + _NOTICE_TEXTS
+    + _REVIEW_FOLLOW_UPS,
     Role.GENERAL_MANAGER: _WORK + _INTAKE + _MANAGE + _READ_KNOWLEDGE,
     Role.ADMINISTRATOR: _WORK
     + _INTAKE
@@ -54,6 +57,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _READ_KNOWLEDGE
     + _WRITE_KNOWLEDGE
     + _NOTICE_TEXTS
+    + _REVIEW_FOLLOW_UPS
     + [
         "complaints.add_department",
         "complaints.change_department",
@@ -90,6 +94,17 @@ def roles_grant(*, group_model, permission_model, app_label: str) -> None:
     is. For the migration of an app whose permissions the roles list."""
     for group in group_model.objects.filter(name__in=[str(role) for role in ROLE_PERMISSIONS]):
         group.permissions.add(*_listed(permission_model, ROLE_PERMISSIONS[group.name], app_label))
+
+
+def roles_grant_migrated(apps, app_label: str) -> None:
+    """For the migration that adds ``app_label``'s permissions to the roles: creates them (from
+    the historical models) and grants them with ``roles_grant``."""
+    permissions_create(apps)  # Django makes them after all migrations: make them now
+    roles_grant(
+        group_model=apps.get_model("auth", "Group"),
+        permission_model=apps.get_model("auth", "Permission"),
+        app_label=app_label,
+    )
 
 
 def permissions_create(apps) -> None:

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,6 +31,7 @@ from .models import (
     ContactAttempt,
     Customer,
     Department,
+    FollowUpReview,
     Remedy,
     Step,
     User,
@@ -74,6 +84,48 @@ def waiting_to_be_taken(*, user: User) -> QuerySet[Case]:
         .filter(owner__isnull=True, merged_into__isnull=True)
         .exclude(step=Step.CLOSED)
     )
+
+
+def _reviewed() -> Exists:
+    """The case's last closing has been reviewed (``FollowUpReview``)."""
+    return Exists(
+        FollowUpReview.objects.filter(case=OuterRef("pk"), closed_at=OuterRef("closed_at"))
+    )
+
+
+def follow_ups_closed(*, days: int, ending: str = "") -> QuerySet[Case]:
+    """The cases closed in the last ``days`` days (of one ``ending``, if given), merged ones
+    left out (their survivor is followed up): what a supervisor reviews a sample of, read
+    through the partial index ``case_closed``."""
+    since = timezone.now() - timedelta(days=days)
+    cases = Case.objects.filter(step=Step.CLOSED, closed_at__gte=since, merged_into__isnull=True)
+    return cases.filter(ending=ending) if ending else cases
+
+
+def follow_ups_to_review(*, days: int = 30, ending: str = "") -> QuerySet[Case]:
+    """The follow-ups not reviewed yet, in a fixed pseudo-random order, so that the first page is
+    a sample across agents and days that stays put while the supervisor works through it."""
+    return (
+        follow_ups_closed(days=days, ending=ending)
+        .filter(~_reviewed())
+        .select_related("customer", "owner", "department")
+        .annotate(attempt_count=Count("contact_attempts"))
+        .order_by((F("pk") * 7919) % 10007, "pk")
+    )
+
+
+def follow_up_review_coverage(*, days: int = 30, ending: str = "") -> dict[str, int]:
+    """How many follow-ups closed in the window were reviewed, of how many."""
+    return follow_ups_closed(days=days, ending=ending).aggregate(
+        closed=Count("pk"), reviewed=Count("pk", filter=_reviewed())
+    )
+
+
+def follow_up_reviews_latest(*, limit: int = 10) -> QuerySet[FollowUpReview]:
+    """The latest reviews, newest first (``follow_up_review_latest``)."""
+    return FollowUpReview.objects.select_related("case", "reviewed_by").order_by(
+        "-reviewed_at", "-pk"
+    )[:limit]
 
 
 def _family(case: Case) -> QuerySet[Case]:

@@ -33,6 +33,7 @@ from .models import (
     Customer,
     Department,
     Ending,
+    FollowUpReview,
     ReferenceSequence,
     Remedy,
     Step,
@@ -368,10 +369,10 @@ def _lock(case: Case, *, by: User, expected_version: int | None) -> Case:
     return locked
 
 
-def _event_note(note: str, *, field: str = "note") -> str:
-    """A note for an event, refused when it is longer than the event can hold."""
+def _event_note(note: str, *, field: str = "note", limit: int | None = None) -> str:
+    """A note for an event, refused when it is longer than the event (or ``limit``) holds."""
     note = (note or "").strip()
-    limit = CaseEvent._meta.get_field("note").max_length
+    limit = limit or CaseEvent._meta.get_field("note").max_length
     if len(note) > limit:
         raise InvalidInput(
             fields={field: [_("Keep it under %(limit)d characters.") % {"limit": limit}]}
@@ -695,6 +696,30 @@ def case_contact_record(
     )
     case.refresh_from_db()
     return attempt
+
+
+@transaction.atomic
+def case_follow_up_review(*, case: Case, by: User, comment: str = "") -> FollowUpReview:
+    """A supervisor reviews how a closed case was followed up (客户服务主管审阅), with a comment:
+    once per closing (a case reopened and closed again is followed up again), by those
+    who may review follow-ups (quality managers); on the timeline, never shown to the customer."""
+    if not by.has_perm("complaints.add_followupreview"):
+        raise AccessDenied(_("Only a customer-service supervisor reviews follow-ups."))
+    comment = _event_note(
+        comment, field="comment", limit=FollowUpReview._meta.get_field("comment").max_length
+    )
+    locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+    if locked.merged_into_id is not None:
+        raise TransitionRefused(_("This case was merged: review the case it was merged into."))
+    if locked.step != Step.CLOSED:
+        raise TransitionRefused(_("Only a closed case's follow-up is reviewed."))
+    if FollowUpReview.objects.filter(case=locked, closed_at=locked.closed_at).exists():
+        raise TransitionRefused(_("This follow-up has been reviewed already."))
+    review = FollowUpReview.objects.create(
+        case=locked, closed_at=locked.closed_at, reviewed_by=by, comment=comment
+    )
+    CaseEvent.objects.create(case=locked, actor=by, kind=CaseEvent.Kind.REVIEWED, note=comment)
+    return review
 
 
 # ---------------------------------------------------------------- for the other apps

@@ -19,6 +19,12 @@ urlpatterns = [
         views.case_customer_preferences,
         name="case_customer_preferences",
     ),
+    path(
+        "cases/<str:reference>/follow-up-review/",
+        views.case_follow_up_review,
+        name="case_follow_up_review",
+    ),
+    path("follow-ups/", views.follow_up_reviews, name="follow_up_reviews"),
     path("cases/<str:reference>/merge/", views.case_merge, name="case_merge"),
     path("cases/<str:reference>/files/<int:pk>/", views.case_attachment, name="case_attachment"),
 ]

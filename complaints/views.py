@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from . import contact, customer_actions, lifecycle, merging, repeats, selectors, services, signals
 from .access import case_can_work, case_get_for_user, user_can_view_cases
-from .errors import CaseConflict, CaseError, InvalidInput
+from .errors import AccessDenied, CaseConflict, CaseError, InvalidInput
 from .filters import CaseFilter
 from .forms import (
     AssignForm,
     ContactAttemptForm,
     ContactPreferencesForm,
     EndingForm,
+    FollowUpReviewForm,
+    FollowUpSampleForm,
     MergeForm,
     NoteForm,
     StepForm,
@@ -128,6 +131,15 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         if case.step == Step.FOLLOW_UP
         else None,
         "attempts_needed": settings.FOLLOW_UP_ATTEMPTS,
+        # The supervisor's review of this closing's follow-up, or the form to write it.
+        "follow_up_review": case.follow_up_reviews.filter(closed_at=case.closed_at)
+        .select_related("reviewed_by")
+        .first()
+        if case.step == Step.CLOSED
+        else None,
+        "can_review": case.step == Step.CLOSED
+        and request.user.has_perm("complaints.add_followupreview"),
+        "review_form": FollowUpReviewForm(),
         "timeline": selectors.case_timeline(case=case),
         "refusal": forms.get("refusal"),
         "tracking_link": request.session.pop(f"tracking-link:{case.reference}", None),
@@ -334,6 +346,65 @@ def case_ending(request: HttpRequest, reference: str) -> HttpResponse:
         % {"reference": case.reference, "ending": case.get_ending_display()},
     )
     return redirect("complaints:case_detail", reference=case.reference)
+
+
+@login_required
+@permission_required("complaints.add_followupreview", raise_exception=True)
+@require_GET
+def follow_up_reviews(request: HttpRequest) -> HttpResponse:
+    """The supervisor's review of follow-ups (客户服务主管审阅): a sample of the cases closed
+    lately, not reviewed yet, each with how it ended and how the customer was reached."""
+    sample_form = FollowUpSampleForm(request.GET or None)
+    sample = sample_form.sample()
+    page = Paginator(selectors.follow_ups_to_review(**sample), 10).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "complaints/follow_up_reviews.html",
+        {
+            "sample_form": sample_form,
+            "days": sample["days"],
+            "coverage": selectors.follow_up_review_coverage(**sample),
+            "page_obj": page,
+            "query": query.urlencode(),
+            "review_form": FollowUpReviewForm(),
+            "latest": selectors.follow_up_reviews_latest(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def case_follow_up_review(request: HttpRequest, reference: str) -> HttpResponse:
+    """Mark the follow-up of a closed case reviewed, with a comment; back to the page it was
+    reviewed from (the sample or the case page)."""
+    case = case_get_for_user(user=request.user, reference=reference)
+    form = FollowUpReviewForm(request.POST)
+    back = (
+        redirect(f"{reverse('complaints:follow_up_reviews')}?{request.POST.get('sample', '')}")
+        if request.POST.get("sample") is not None
+        else redirect("complaints:case_detail", reference=case.reference)
+    )
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return back
+    try:
+        services.case_follow_up_review(
+            case=case, by=request.user, comment=form.cleaned_data["comment"]
+        )
+    except AccessDenied:
+        raise PermissionDenied from None
+    except CaseError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return back
+    messages.success(
+        request, _("The follow-up of %(reference)s is reviewed.") % {"reference": case.reference}
+    )
+    return back
 
 
 @login_required

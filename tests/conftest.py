@@ -5,7 +5,9 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from rest_framework.test import APIClient
 
+from api.tokens import api_token_issue
 from complaints.roles import Role
 
 from .factories import DepartmentFactory, receive_case, roles_restore, staff
@@ -137,3 +139,19 @@ def outsider(db):
 def case(agent):
     """A case the agent has just logged (step: receive)."""
     return receive_case(by=agent)
+
+
+@pytest.fixture
+def api(db):
+    """``api(persona)``: a client of the API that sends ``Authorization: Bearer <token>`` with a
+    token issued to the persona, as an integration does; ``api()``: an anonymous one (the
+    customer's tracking JSON)."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            _row, token = api_token_issue(user=user, name="tests")
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client
+
+    return make

@@ -28,6 +28,7 @@ from .common import (
 from .conversation import (
     ContactAttemptSerializer,
     ContactPreferencesSerializer,
+    FollowUpReviewSerializer,
     NoticeSerializer,
 )
 from .escalation import (
@@ -86,6 +87,7 @@ __all__ = [
     "EventSerializer",
     "ExternalReviewSerializer",
     "FilledTemplateSerializer",
+    "FollowUpReviewSerializer",
     "MergeInputSerializer",
     "MessageInputSerializer",
     "MoveSerializer",

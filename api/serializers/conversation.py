@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from complaints.models import ContactAttempt, Customer
+from complaints.models import ContactAttempt, Customer, FollowUpReview
 from conversation.models import Channel, Notice, NoticeKind
 
 from .common import StrictSerializerMixin
@@ -109,4 +109,26 @@ class ContactAttemptSerializer(StrictSerializerMixin, serializers.ModelSerialize
             "result": {"help_text": "reached, no_answer, left_message or wrong_number."},
             "note": {"required": False, "default": ""},
             "step": {"help_text": "The step the case was at."},
+        }
+
+
+class FollowUpReviewSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    """A supervisor's review of how a closed case was followed up (客户服务主管审阅)."""
+
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = FollowUpReview
+        fields = ["id", "closed_at", "reviewed_at", "reviewed_by", "comment"]
+        read_only_fields = ["id", "closed_at", "reviewed_at", "reviewed_by"]
+        extra_kwargs = {
+            "closed_at": {
+                "help_text": "Which closing it reviews (a case reopened and closed again is "
+                "followed up, and reviewed, again)."
+            },
+            "comment": {
+                "required": False,
+                "default": "",
+                "help_text": "For the staff; the customer never sees it.",
+            },
         }

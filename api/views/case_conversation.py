@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from complaints import contact, services
@@ -13,6 +14,7 @@ from conversation.selectors import case_notices
 from ..serializers import (
     ContactAttemptSerializer,
     ContactPreferencesSerializer,
+    FollowUpReviewSerializer,
     NoticeSerializer,
 )
 
@@ -93,3 +95,38 @@ class CaseConversationActions:
             case=case, by=request.user, **serializer.validated_data
         )
         return Response(ContactAttemptSerializer(attempt).data, status=201)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The supervisor's reviews of the case's follow-ups",
+        description="One per closing of the case, oldest first. Read by those who may review "
+        "follow-ups (quality managers).",
+        responses=FollowUpReviewSerializer(many=True),
+        filters=False,
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Mark the follow-up reviewed",
+        description="A customer-service supervisor (quality manager) marks how the closed case "
+        "was followed up as reviewed, with a comment for the staff: once per closing. 403 for "
+        "anyone else; 409 when the case is not closed, was merged, or this closing's "
+        "follow-up was reviewed already.",
+        request=FollowUpReviewSerializer,
+        responses={201: FollowUpReviewSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="follow-up-reviews", filter_backends=[])
+    def follow_up_reviews(self, request, reference: str):
+        case = self._case()
+        if request.method == "GET":
+            if not request.user.has_perm("complaints.view_followupreview"):
+                raise PermissionDenied
+            page = self.paginate_queryset(
+                case.follow_up_reviews.select_related("reviewed_by").order_by("closed_at")
+            )
+            return self.get_paginated_response(FollowUpReviewSerializer(page, many=True).data)
+        serializer = FollowUpReviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.case_follow_up_review(
+            case=case, by=request.user, comment=serializer.validated_data["comment"]
+        )
+        return Response(FollowUpReviewSerializer(review).data, status=201)

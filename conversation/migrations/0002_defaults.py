@@ -7,17 +7,12 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from complaints.roles import permissions_create, roles_grant
+    from complaints.roles import roles_grant_migrated
     from conversation.defaults import jobs_seed, templates_seed
 
     templates_seed(template_model=apps.get_model("conversation", "NoticeTemplate"))
     jobs_seed(job_model=apps.get_model("escalation", "ScheduledJob"))
-    permissions_create(apps)  # Django makes them after all migrations: make them now
-    roles_grant(
-        group_model=apps.get_model("auth", "Group"),
-        permission_model=apps.get_model("auth", "Permission"),
-        app_label="conversation",
-    )
+    roles_grant_migrated(apps, "conversation")
 
 
 class Migration(migrations.Migration):

@@ -7,15 +7,9 @@ from django.db import migrations
 
 
 def grant_roles(apps, schema_editor):
-    from complaints.roles import permissions_create, roles_grant
+    from complaints.roles import roles_grant_migrated
 
-    permissions_create(apps)  # Django makes them after all migrations: make them now
-
-    roles_grant(
-        group_model=apps.get_model("auth", "Group"),
-        permission_model=apps.get_model("auth", "Permission"),
-        app_label="knowledge",
-    )
+    roles_grant_migrated(apps, "knowledge")
 
 
 class Migration(migrations.Migration):

@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from api.tokens import api_token_issue
 from complaints import services
 from complaints.models import Case, Step, Tier
 from escalation.models import Policy
@@ -34,21 +33,6 @@ def _cache_cleared():
     cache_clear()
     yield
     cache_clear()
-
-
-@pytest.fixture
-def api(db):
-    """``api(persona)``: a client that sends ``Authorization: Bearer <token>`` with a token
-    issued to the persona; ``api()``: an anonymous one."""
-
-    def make(user=None) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            _row, token = api_token_issue(user=user, name="tests")
-            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        return client
-
-    return make
 
 
 # ---------------------------------------------------------------- shared helpers

@@ -13,9 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from rest_framework.test import APIClient
 
-from api.tokens import api_token_issue
 from complaints import contact, services
 from complaints.errors import AccessDenied, InvalidInput
 from complaints.models import Case, CaseEvent, Customer
@@ -65,19 +63,6 @@ def _cache_cleared():
     cache_clear()
     yield
     cache_clear()
-
-
-@pytest.fixture
-def api(db):
-    """``api(persona)``: the API as that persona calls it, with a token of theirs."""
-
-    def make(user) -> APIClient:
-        client = APIClient()
-        _row, token = api_token_issue(user=user, name="tests")
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        return client
-
-    return make
 
 
 @pytest.fixture

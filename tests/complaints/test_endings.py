@@ -25,9 +25,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from api.tokens import api_token_issue
 from complaints import contact, customer_actions, lifecycle, services
 from complaints.errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
 from complaints.models import Case, CaseEvent, ContactAttempt, Ending, Step
@@ -130,19 +128,6 @@ def _cache_cleared():
     cache_clear()
     yield
     cache_clear()
-
-
-@pytest.fixture
-def api(db):
-    """``api(persona)``: the API as that persona calls it, with a token of theirs."""
-
-    def make(user) -> APIClient:
-        client = APIClient()
-        _row, token = api_token_issue(user=user, name="tests")
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        return client
-
-    return make
 
 
 @pytest.fixture

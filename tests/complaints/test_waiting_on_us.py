@@ -14,9 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from api.tokens import api_token_issue
 from complaints import customer_actions, selectors, services
 from complaints.errors import InvalidInput, TransitionRefused
 from complaints.merging import case_merge
@@ -84,21 +82,6 @@ def _cache_cleared():
     cache_clear()
     yield
     cache_clear()
-
-
-@pytest.fixture
-def api(db):
-    """``api(persona)``: the API as that persona calls it, with a token of theirs;
-    ``api()``: anonymous (the customer's tracking JSON)."""
-
-    def make(user=None) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            _row, token = api_token_issue(user=user, name="tests")
-            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -160,3 +160,40 @@ def test_the_agent_writes_the_customer_answers_on_a_phone_and_the_case_closes_on
     follow(phone, next(m for m in mail.outbox if m.subject == closing.subject))
     expect(phone.get_by_test_id("tracking-now")).to_contain_text("Closed")
     assert urlsplit(phone.url).path == "/t/"
+
+
+def test_a_supervisor_reviews_a_sample_of_follow_ups_on_a_desktop_and_a_phone(
+    page: Page, agent, handler, after_sales, quality_manager
+):
+    """客户服务主管审阅: the quality manager opens the sample from the Reports, marks one
+    follow-up reviewed with a comment on the sample page, another on its case page."""
+    walked = [
+        walk(
+            receive_case(by=agent), to=Step.CLOSED, by=agent, department=after_sales, person=handler
+        )
+        for _ in range(2)
+    ]
+    log_in(page, quality_manager)
+    page.goto("/reports/")
+    page.get_by_test_id("follow-up-review-link").click()
+    expect(page.get_by_test_id("follow-up")).to_have_count(2)
+    expect(page.get_by_test_id("follow-up-coverage")).to_contain_text("0 of the 2 follow-ups")
+    on_both_screens(page)
+
+    first = page.get_by_test_id("follow-up").first
+    reference = first.locator("a").first.inner_text()
+    first.get_by_label("Comment").fill("Called on the right day; rating noted.")
+    first.get_by_test_id("follow-up-review-save").click()
+    expect(page.get_by_test_id("follow-up")).to_have_count(1)
+    expect(page.get_by_test_id("follow-up-coverage")).to_contain_text("1 of the 2 follow-ups")
+    expect(page.get_by_test_id("follow-up-latest")).to_contain_text(reference)
+    page.set_viewport_size(PHONE)
+    check_screen(page)
+
+    other = next(case for case in walked if case.reference != reference)
+    page.goto(f"/cases/{other.reference}/")
+    page.get_by_test_id("follow-up-review").locator("summary").click()
+    page.get_by_test_id("follow-up-review").get_by_label("Comment").fill("Fine.")
+    page.get_by_test_id("follow-up-review-save").click()
+    expect(page.get_by_test_id("follow-up-reviewed")).to_contain_text("Fine.")
+    check_screen(page)

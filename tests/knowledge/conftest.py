@@ -13,8 +13,8 @@ from complaints.roles import Role
 from knowledge import services
 from knowledge.models import Article
 
-# The API tests' client (``api(persona)``) and their cache clearing, for test_api.py.
-from ..api.conftest import _cache_cleared, api  # noqa: F401
+# The API tests' cache clearing, for test_api.py.
+from ..api.conftest import _cache_cleared  # noqa: F401
 from ..databases import postgresql_only
 from ..factories import receive_case, staff, walk
 
