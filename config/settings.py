@@ -180,6 +180,13 @@ STORAGES = {
 }
 
 CACHES = {"default": env.cache("CACHE_URL", default=env.str("REDIS_URL", default="locmemcache://"))}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Redis away must not turn pages into 500s: an in-process cache answers meanwhile
+    # (config/cache.py), and no request waits more than a second on a server that is gone.
+    CACHES["default"]["BACKEND"] = "config.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 1, "socket_timeout": 1}
+    )
 
 # Django 6.1 mailers. EMAIL_URL (smtp+tls://user:pass@host:587, consolemail://, ...) is read by
 # django-environ and turned into the "default" mailer's options.

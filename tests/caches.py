@@ -13,6 +13,9 @@ def cache_clear() -> None:
     if not isinstance(cache, RedisCache):
         cache.clear()  # in-process memory: this process's alone
         return
+    fallback = getattr(cache, "_fallback", None)  # config.cache: what it counted with Redis away
+    if fallback is not None:
+        fallback.clear()
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     client = cache._cache.get_client(write=True)
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
