@@ -269,6 +269,10 @@ WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=10)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=20)
 # The deadline sweep (escalation.sweep): every SWEEP_INTERVAL seconds, one minute by default.
 SWEEP_INTERVAL = env.int("SWEEP_INTERVAL", default=60)
+# /readyz (config/health.py) fails when more customer notices than this wait in the outbox, or
+# the oldest has waited longer than this many seconds.
+READY_OUTBOX_MAX_WAITING = env.int("READY_OUTBOX_MAX_WAITING", default=1000)
+READY_OUTBOX_MAX_AGE = env.int("READY_OUTBOX_MAX_AGE", default=900)
 # Editable in the admin (escalation.ScheduledJob rows override these by name).
 CELERY_BEAT_SCHEDULER = "escalation.schedule:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
@@ -383,7 +387,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

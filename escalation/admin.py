@@ -10,6 +10,7 @@ from .models import (
     Deadline,
     Escalation,
     ExternalReview,
+    JobRun,
     Milestone,
     Notification,
     Pause,
@@ -138,3 +139,10 @@ class ScheduledJobAdmin(admin.ModelAdmin):
     list_display = ["name", "task", "every", "enabled", "updated_at"]
     # The interval and the switch are the editors'; which task runs is the code's.
     readonly_fields = ["name", "task", "updated_at"]
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnly, admin.ModelAdmin):
+    """Each periodic job's last run, as the worker recorded it (``escalation.schedule``)."""
+
+    list_display = ["task", "started_at", "finished_at", "seconds", "succeeded", "succeeded_at"]

@@ -7,4 +7,6 @@ class EscalationConfig(AppConfig):
     verbose_name = _("Time limits and escalation")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects to complaints.signals)
+        # receivers: connects to complaints.signals; schedule: records the periodic jobs' runs
+        # (Celery's task signals).
+        from . import receivers, schedule  # noqa: F401

@@ -582,3 +582,26 @@ class ScheduledJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class JobRun(models.Model):
+    """The last run of each periodic job (a Celery task in ``CELERY_BEAT_SCHEDULE``), recorded by
+    the worker (``escalation.schedule``, Celery's task signals): ``/readyz`` reads whether the
+    sweep finished lately, ``/metrics`` how long it took. One row per task, overwritten."""
+
+    task = models.CharField(_("task"), max_length=200, unique=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    seconds = models.FloatField(_("seconds"), null=True, blank=True)
+    succeeded = models.BooleanField(_("succeeded"), default=False)
+    # The last one that finished without error (what the readiness check reads).
+    succeeded_at = models.DateTimeField(_("last succeeded"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["task"]
+        verbose_name = _("job run")
+        verbose_name_plural = _("job runs")
+
+    def __str__(self) -> str:
+        return self.task

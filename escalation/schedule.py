@@ -10,10 +10,64 @@ import time
 from typing import Any
 
 from celery.beat import PersistentScheduler
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
 
 log = logging.getLogger(__name__)
+
+
+def periodic_tasks() -> set[str]:
+    """The task names beat runs (the settings' schedule; rows only change their intervals)."""
+    return {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+
+def job_interval(task: str) -> float | None:
+    """Seconds between two runs of ``task`` as beat runs it now (None: it does not)."""
+    for entry in beat_schedule().values():
+        if entry["task"] == task:
+            return float(entry["schedule"])
+    return None
+
+
+_started: dict[str, float] = {}  # task id → time.monotonic() at its start, in this worker
+
+
+@task_prerun.connect(dispatch_uid="heed-job-started")
+def _job_started(sender=None, task_id=None, task=None, **kwargs) -> None:
+    if task is None or task.name not in periodic_tasks():
+        return
+    from .models import JobRun
+
+    _started[task_id] = time.monotonic()
+    try:
+        JobRun.objects.update_or_create(task=task.name, defaults={"started_at": timezone.now()})
+    except DatabaseError as exc:  # the job itself will say what is wrong
+        log.warning("Could not record the start of %s: %s", task.name, exc)
+
+
+@task_postrun.connect(dispatch_uid="heed-job-finished")
+def _job_finished(sender=None, task_id=None, task=None, state=None, retval=None, **kwargs):
+    if task is None or task.name not in periodic_tasks():
+        return
+    from .models import JobRun
+
+    started = _started.pop(task_id, None)
+    now = timezone.now()
+    succeeded = state == "SUCCESS"
+    values: dict[str, Any] = {
+        "finished_at": now,
+        "seconds": None if started is None else time.monotonic() - started,
+        "succeeded": succeeded,
+        "error": "" if succeeded else str(retval)[:500],
+    }
+    if succeeded:
+        values["succeeded_at"] = now
+    try:
+        JobRun.objects.update_or_create(task=task.name, defaults=values)
+    except DatabaseError as exc:
+        log.warning("Could not record the end of %s: %s", task.name, exc)
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:

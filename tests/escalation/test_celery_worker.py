@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from complaints.models import Tier
-from escalation.models import Escalation, Notification
+from escalation.models import Escalation, JobRun, Notification
 
 from ..workers import broker_keys, celery_worker, require_postgresql_and_redis, wait_until
 
@@ -70,5 +72,9 @@ def test_the_worker_and_its_beat_escalate_an_overdue_case_once(
     assert Notification.objects.filter(escalation=escalation).count() == 2
     # The emails were also queued after commit, through Redis, to a task that found them sent.
     assert "Task escalation.deliver_notifications[" in log.read_text()
+    # The worker recorded the sweep's last run, which /readyz reads.
+    run = JobRun.objects.get(task="escalation.sweep")
+    assert run.succeeded and run.seconds is not None
+    assert timezone.now() - run.succeeded_at < timedelta(minutes=1)
     # Beat keeps its schedule file in HEED_VAR_DIR, not in the checkout.
     assert any(path.name.startswith("celerybeat-schedule") for path in var_dir.iterdir())
