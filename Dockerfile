@@ -20,15 +20,14 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 WORKDIR /app
-# Dependencies first, so that a code-only change reuses this layer.
-COPY pyproject.toml README.md ./
-COPY config ./config
-COPY complaints ./complaints
-COPY intake ./intake
-COPY escalation ./escalation
-COPY reporting ./reporting
-RUN pip install .
+# Dependencies first, read from pyproject.toml alone, so that a code-only change reuses this
+# layer; then the whole build context (.dockerignore says what stays out) and Heed itself.
+# CI builds the wheel from exactly this context and these steps (tests/test_deploy.py).
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+ && pip install -r /tmp/requirements.txt
 COPY . .
+RUN pip install --no-deps .
 COPY --from=assets /app/node_modules ./node_modules
 # Production settings need a key and hosts to load; these build-time ones are thrown away.
 RUN export DEBUG=false SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=build.invalid \
@@ -48,7 +47,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DEBUG=false \
     PORT=8000
 RUN useradd --system --uid 10001 --create-home --home-dir /var/lib/heed \
-        --shell /usr/sbin/nologin heed
+        --shell /usr/sbin/nologin heed \
+ && install -d -o heed -g heed /var/lib/heed/attachments
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app

@@ -4,7 +4,11 @@ a random name outside the web root, and served only by views that check who is a
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from django.conf import settings
+from django.core import checks
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -70,3 +74,29 @@ def validate(files: list[UploadedFile], *, already: int) -> list[tuple[UploadedF
     if errors:
         raise InvalidInput(fields={"files": errors})
     return checked
+
+
+# The system check's tag: run by manage.py check / migrate, and by config.wsgi before gunicorn
+# serves (a web container whose attachments volume is missing or read-only refuses to start).
+CHECK_TAG = "attachments"
+
+
+@checks.register(CHECK_TAG)
+def attachments_root_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """The folder the attachments are stored in (``ATTACHMENTS_ROOT``) can be written to, or
+    made: a case saved with a file that cannot be kept would lose it."""
+    root = Path(settings.ATTACHMENTS_ROOT)
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        return []
+    return [
+        checks.Error(
+            f"The attachments folder {root} cannot be written to (its nearest existing folder "
+            f"is {existing}).",
+            hint="Mount a writable volume there (docker-compose.yml: attachments) or set "
+            "ATTACHMENTS_ROOT to a folder this user may write.",
+            id="heed.E001",
+        )
+    ]

@@ -8,11 +8,15 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
+from django.apps import apps
 from django.conf import settings
+
+from .docker_build import build_play, context_copy
 
 ROOT = Path(settings.BASE_DIR)
 APP_SERVICES = ("web", "worker", "beat")
@@ -114,7 +118,7 @@ def test_dockerfile_installs_heed_with_assets_from_npm_and_collects_static_files
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "FROM python:3.12-slim" in dockerfile
     assert "npm ci" in dockerfile
-    assert "pip install ." in dockerfile
+    assert "pip install --no-deps ." in dockerfile
     assert "collectstatic" in dockerfile
     assert "node_modules" in (ROOT / ".dockerignore").read_text()
 
@@ -147,3 +151,69 @@ def test_collectstatic_with_production_settings_gathers_htmx_pico_and_heed_css(t
         assert name in manifest, name
         assert (static_root / manifest[name]).is_file()
         assert (static_root / f"{manifest[name]}.gz").is_file()  # compressed for whitenoise
+
+
+def test_the_image_s_build_stage_builds_heed_from_its_context(tmp_path):
+    """The Dockerfile's build stage played on its build context (tests/docker_build.py): the
+    wheel it builds holds every app of Heed's, and the context every folder the apps need."""
+    [wheel] = build_play(ROOT, tmp_path)
+
+    names = zipfile.ZipFile(wheel).namelist()
+    ours = [c.name for c in apps.get_app_configs() if Path(c.path).parent == ROOT]
+    assert len(ours) >= 9
+    for name in ["config", *ours]:
+        assert f"{name}/__init__.py" in names, f"{name} is not in the image's package"
+    context = tmp_path / "context"
+    for needed in ("manage.py", "templates", "static", "locale", "package.json"):
+        assert (context / needed).exists(), f"{needed} is not in the build context"
+    for kept_out in (".git", ".venv", "node_modules", "tests", "var"):
+        assert not (context / kept_out).exists(), f"{kept_out} is in the build context"
+
+
+def test_a_package_folder_the_build_context_lacks_fails_the_build(tmp_path):
+    """The check above can fail: with improvement/ kept out, the wheel cannot be built."""
+    root = tmp_path / "checkout"
+    context_copy(ROOT, root)
+    (root / "Dockerfile").write_text((ROOT / "Dockerfile").read_text())
+    (root / ".dockerignore").write_text((ROOT / ".dockerignore").read_text() + "\nimprovement\n")
+
+    with pytest.raises(RuntimeError, match="improvement"):
+        build_play(root, tmp_path / "work")
+
+
+def test_attachments_are_on_a_volume_shared_by_web_and_worker(compose, services):
+    """Recreating a container (every upgrade) must not throw the customers' files away."""
+    root = services["web"]["environment"]["ATTACHMENTS_ROOT"]
+    for name in ("web", "worker"):
+        mounts = {
+            volume.split(":")[1]: volume.split(":")[0] for volume in services[name]["volumes"]
+        }
+        assert mounts.get(root) == "attachments", (name, services[name]["volumes"])
+    assert "attachments" in compose["volumes"]
+
+
+def test_a_web_process_refuses_to_start_without_a_writable_attachments_folder(tmp_path):
+    """config.wsgi runs the attachments check before gunicorn serves: a folder that cannot be
+    made (a file stands where it should be; a read-only mount is the same to the check, but
+    root, as CI runs, writes through file modes) stops the start, a writable one does not."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the volume should be")
+    env = {**os.environ, "HEED_VAR_DIR": str(tmp_path / "var")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+
+    def start(root: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", "import config.wsgi"],
+            cwd=ROOT,
+            env={**env, "ATTACHMENTS_ROOT": str(root)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    refused = start(blocked / "attachments")
+    started = start(tmp_path / "writable" / "attachments")
+
+    assert refused.returncode != 0
+    assert "heed.E001" in refused.stderr and "cannot be written to" in refused.stderr
+    assert started.returncode == 0, started.stderr
