@@ -4,7 +4,9 @@ Local runs get safe embedded defaults (SQLite, a filesystem Celery broker, conso
 With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be set or start-up fails.
 """
 
+from email.utils import getaddresses
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -212,6 +214,11 @@ MAILERS = {
         },
     }
 }
+if _email["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+    # filemail:///var/mail/heed: one file per connection in that folder. Read from the URL
+    # itself: django-environ drops the path's leading slash, which made it relative.
+    _mail_dir = Path(unquote(urlsplit(env.str("EMAIL_URL")).path) or VAR_DIR / "mail")
+    MAILERS["default"]["OPTIONS"]["file_path"] = str(_mail_dir)
 # Text messages to customers (conversation.sms): console:// while developing, locmem:// in tests,
 # file:///dir, or a provider: twilio://SID:TOKEN@api.twilio.com?from=…, tencent://ID:KEY@
 # sms.tencentcloudapi.com?sdk_app_id=…&sign_name=…&template_id=… (README, "Notices"). Empty (the
@@ -220,18 +227,17 @@ SMS_URL = env.str("SMS_URL", default="console://" if DEBUG else "")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Heed <complaints@heed.localhost>")
 
 
-def _reply_address_default() -> str:
-    """complaints+{tag}@domain from DEFAULT_FROM_EMAIL's address (plus addressing: most mail
-    servers deliver it to complaints@domain, where the provider's inbound route takes it)."""
-    from email.utils import getaddresses
-
-    local, _at, domain = getaddresses([DEFAULT_FROM_EMAIL])[0][1].partition("@")
-    return f"{local}+{{tag}}@{domain}"
+# The domain of our own Message-IDs (conversation.replies, escalation.notifications): the one of
+# DEFAULT_FROM_EMAIL's address.
+_from_local, _at, MAIL_DOMAIN = getaddresses([DEFAULT_FROM_EMAIL])[0][1].partition("@")
+MAIL_DOMAIN = MAIL_DOMAIN or "heed.localhost"
 
 
 # Where customers' email answers go (conversation.replies): {tag} becomes the case's reference
 # and a secret, by which the answer finds its case.
-REPLY_ADDRESS = env.str("REPLY_ADDRESS", default=_reply_address_default())
+# By default complaints+{tag}@domain from DEFAULT_FROM_EMAIL's address (plus addressing: most
+# mail servers deliver it to complaints@domain, where the provider's inbound route takes it).
+REPLY_ADDRESS = env.str("REPLY_ADDRESS", default=f"{_from_local}+{{tag}}@{MAIL_DOMAIN}")
 if "{tag}" not in REPLY_ADDRESS:
     raise ImproperlyConfigured("REPLY_ADDRESS must contain {tag}, e.g. complaints+{tag}@…")
 

@@ -114,7 +114,7 @@ def _held(row: Notice, until: datetime) -> QuerySet[Notice]:
 
 def _email(row: Notice, rendered: Rendered) -> str:
     """Send one email; its Reply-To and Message-ID lead the customer's answer to the case."""
-    message_id = replies.message_id(row.case)
+    message_id = replies.message_id(row.case, notice=row.pk)
     message = EmailMessage(
         subject=rendered.subject,
         body=rendered.text,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hmac
 import re
 import uuid
-from email.utils import getaddresses
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
@@ -33,20 +32,18 @@ def _tag(case: Case) -> str:
     return f"{case.reference}.{_secret(case.reference)}"
 
 
-def _domain() -> str:
-    address = getaddresses([settings.DEFAULT_FROM_EMAIL])[0][1]
-    return address.rpartition("@")[2] or "heed.localhost"
-
-
 def reply_address(case: Case) -> str:
     """The address a customer's answer about ``case`` goes to (``REPLY_ADDRESS`` with the case's
     tag in place of ``{tag}``)."""
     return settings.REPLY_ADDRESS.replace("{tag}", _tag(case))
 
 
-def message_id(case: Case) -> str:
-    """A Message-ID of our own that names the case (and is unique)."""
-    return f"<{_tag(case)}.{uuid.uuid4().hex}@{_domain()}>"
+def message_id(case: Case, *, notice: int | None = None) -> str:
+    """A Message-ID of our own that names the case, unique per message: derived from the outbox
+    row (``notice``) when there is one, so that a notice sent again after a killed worker
+    carries the same id, and the receiving mail system can drop the second copy."""
+    unique = f"n{notice}" if notice is not None else uuid.uuid4().hex
+    return f"<{_tag(case)}.{unique}@{settings.MAIL_DOMAIN}>"
 
 
 def _verified(reference: str, secret: str) -> bool:

@@ -148,12 +148,27 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2**attempts, 60))
 
 
+def message_id(row: Notification) -> str:
+    """The email's Message-ID, derived from its outbox row: one sent again after a killed
+    worker carries the same id, so the receiving mail system can drop the second copy."""
+    return f"<heed.notification.{row.pk}@{settings.MAIL_DOMAIN}>"
+
+
+def _email(row: Notification, subject: str, body: str) -> EmailMessage:
+    return EmailMessage(
+        subject=" ".join(subject.split()),
+        body=body,
+        to=[row.recipient.email],
+        headers={"Message-ID": message_id(row)},
+    )
+
+
 def _message(row: Notification) -> EmailMessage:
     if row.subject_type_id is not None:
         with translation.override(settings.LANGUAGE_CODE):
             model = ContentType.objects.get_for_id(row.subject_type_id).model_class()
             subject, body = notification_subject(model).email(row)
-        return EmailMessage(subject=" ".join(subject.split()), body=body, to=[row.recipient.email])
+        return _email(row, subject, body)
     context = {
         "row": row,
         "case": row.case,
@@ -165,7 +180,7 @@ def _message(row: Notification) -> EmailMessage:
     with translation.override(settings.LANGUAGE_CODE):
         subject = render_to_string("escalation/email/subject.txt", context).strip()
         body = render_to_string("escalation/email/body.txt", context)
-    return EmailMessage(subject=" ".join(subject.split()), body=body, to=[row.recipient.email])
+    return _email(row, subject, body)
 
 
 # Sent in small transactions: a worker killed mid-way re-sends at most this many, and the

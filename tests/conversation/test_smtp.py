@@ -73,6 +73,9 @@ def test_the_customers_server_receives_the_acknowledgement_with_the_headers_that
     assert message["Message-ID"].startswith(f"<{case.reference}.")
     notice = Notice.objects.get(case=case)
     assert notice.provider_id == message["Message-ID"]
+    # Derived from the outbox row: a notice sent again after a killed worker keeps its id.
+    assert message["Message-ID"] == replies.message_id(case, notice=notice.pk)
+    assert message["Message-ID"].endswith(f".n{notice.pk}@heed.localhost>")
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert case.reference in message["Subject"]
     assert re.search(r"/t/[A-Za-z0-9_-]{43}", body)

@@ -16,6 +16,7 @@ from django.core import mail
 from django.test import override_settings
 
 from complaints.models import Tier
+from escalation import notifications
 from escalation.models import Escalation, Notification
 from escalation.notifications import MAX_ATTEMPTS, notifications_deliver
 from escalation.services import case_escalate_manually
@@ -71,6 +72,20 @@ def test_the_escalation_email_names_the_case_the_tier_and_the_reason(decide_case
     assert "Reason: Overdue" in message.body
     assert "Missed: “Decide finished”" in message.body
     assert f"/cases/{case.reference}/" in message.body
+
+
+def test_each_email_s_message_id_comes_from_its_outbox_row(decide_case, department_head):
+    """A notification sent again (a worker killed after the server took it, before the row was
+    marked) carries the same Message-ID: the receiving mail system drops the copy."""
+    decide_case(days_ago=2)
+
+    sweep()
+
+    rows = {row.recipient.email: row for row in Notification.objects.select_related("recipient")}
+    for message in mail.outbox:
+        row = rows[message.to[0]]
+        assert message.extra_headers["Message-ID"] == f"<heed.notification.{row.pk}@heed.localhost>"
+        assert message.extra_headers["Message-ID"] == notifications.message_id(row)
 
 
 def test_a_notification_is_sent_once_however_often_delivery_runs(decide_case, department_head):
