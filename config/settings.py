@@ -181,7 +181,10 @@ STORAGES = {
     },
 }
 
-CACHES = {"default": env.cache("CACHE_URL", default=env.str("REDIS_URL", default="locmemcache://"))}
+# The cache: Redis when REDIS_URL is set (and not empty), else this process's memory.
+CACHES = {
+    "default": env.cache("CACHE_URL", default=env.str("REDIS_URL", default="") or "locmemcache://")
+}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # Redis away must not turn pages into 500s: an in-process cache answers meanwhile
     # (config/cache.py), and no request waits more than a second on a server that is gone.
