@@ -26,8 +26,9 @@ V1 = "/api/v1"
 
 @pytest.fixture
 def cache_redis(tmp_path, settings, monkeypatch):
-    """The cache on a Redis of this test's own (stopped and started by the test); the process
-    tries a failed Redis again after 0.2 s instead of 5."""
+    """The cache on a Redis of this test's own (stopped and started by the test). A failed Redis
+    is tried again after a minute here, so that a slow machine cannot see it "back" before the
+    test looks; the tests of its return shorten that."""
     with own_redis(tmp_path) as server:
         settings.CACHES = {
             "default": {
@@ -37,7 +38,7 @@ def cache_redis(tmp_path, settings, monkeypatch):
                 "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
             }
         }
-        monkeypatch.setattr(resilient, "RETRY_SECONDS", 0.2)
+        monkeypatch.setattr(resilient, "RETRY_SECONDS", 60.0)
         monkeypatch.setattr(resilient, "_down_until", 0.0)
         yield server
         resilient._down_until = 0.0
@@ -95,10 +96,12 @@ def test_with_redis_stopped_the_customer_limit_still_counts_in_the_process(
     assert over.status_code == 429
 
 
-def test_redis_back_counts_are_shared_again(client, agent, cache_redis):
+def test_redis_back_counts_are_shared_again(client, agent, cache_redis, monkeypatch):
+    monkeypatch.setattr(resilient, "RETRY_SECONDS", 0.2)
+    failures = resilient.cache_state()["failures"]
     cache_redis.stop()
     assert client.post("/complain/", complaint()).status_code == 303
-    assert resilient.cache_state()["fallback"] is True
+    assert resilient.cache_state()["failures"] > failures
 
     cache_redis.start()
     time.sleep(0.3)  # the process's retry interval (0.2 s here)
@@ -108,7 +111,8 @@ def test_redis_back_counts_are_shared_again(client, agent, cache_redis):
     assert any(b"ratelimit" in key for key in redis_keys(cache_redis))
 
 
-def test_redis_stopped_mid_burst_loses_no_intake(api, agent, cache_redis):
+def test_redis_stopped_mid_burst_loses_no_intake(api, agent, cache_redis, monkeypatch):
+    monkeypatch.setattr(resilient, "RETRY_SECONDS", 0.2)
     staff_api = api(agent)
     statuses = []
     for n in range(30):
