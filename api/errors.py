@@ -31,6 +31,27 @@ _DOMAIN: list[tuple[type[CaseError], str, int]] = [
 ]
 
 
+class PreconditionRequired(exceptions.APIException):
+    """A write to a case or an action without the version the client read: refused, so that two
+    clients can never silently overwrite each other (RFC 6585)."""
+
+    status_code = 428
+    default_code = "precondition_required"
+    default_detail = _(
+        'Say which version you changed: send If-Match with the ETag you read (e.g. "3"), or '
+        "version in the body."
+    )
+
+
+def _stale_if_match(exc: Exception, context: dict) -> bool:
+    """A conflict found through an If-Match header (no version in the body): HTTP's 412."""
+    request = context.get("request")
+    if not isinstance(exc, CaseConflict) or request is None:
+        return False
+    data = request.data if isinstance(getattr(request, "data", None), dict) else {}
+    return bool(request.headers.get("If-Match")) and data.get("version") is None
+
+
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="A stable machine value, e.g. refused, conflict.")
     message = serializers.CharField(help_text="What went wrong, in the request's language.")
@@ -81,6 +102,11 @@ def _validation(exc: exceptions.ValidationError) -> Response:
 
 def handle(exc: Exception, context: dict) -> Response | None:
     """DRF's ``EXCEPTION_HANDLER``."""
+    if _stale_if_match(exc, context):
+        return Response(
+            error_body("precondition_failed", " ".join(exc.messages), exc.fields),
+            status=status.HTTP_412_PRECONDITION_FAILED,
+        )
     for kind, code, http_status in _DOMAIN:
         if isinstance(exc, kind):
             return Response(

@@ -17,8 +17,12 @@ _DESCRIPTIONS = {
     "404": "Not found, or not visible to you (on a list: no such page).",
     "409": "Refused: the lifecycle does not allow it (the reasons are in `message` and "
     "`fields`), or the case changed since you read it (`conflict`).",
+    "412": "The If-Match ETag you sent is not the current one: someone changed it since you "
+    "read it. Read it again, then decide.",
     "415": "Send JSON (or form data).",
     "422": "The Idempotency-Key was used with a different request.",
+    "428": "Say which version you changed: If-Match (the ETag you read) or `version` in the "
+    "body. Required, so that two clients never silently overwrite each other.",
     "429": "Too many requests: wait and try again.",
 }
 
@@ -34,8 +38,10 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("404")
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["409", "415"]
-            if any(p.name == "Idempotency-Key" for p in self._get_idempotency_params()):
+            if any(p.name == "Idempotency-Key" for p in self._named_params()):
                 codes.append("422")
+        if any(p.name == "If-Match" for p in self._named_params()):
+            codes += ["412", "428"]
         return codes
 
     def _map_basic_serializer(self, serializer, direction):
@@ -44,7 +50,7 @@ class AutoSchema(SpectacularAutoSchema):
             schema["additionalProperties"] = False  # refused with 400 "Unknown field."
         return schema
 
-    def _get_idempotency_params(self):
+    def _named_params(self):
         return [p for p in self.get_override_parameters() if hasattr(p, "name")]
 
     def _get_response_bodies(self, direction="response"):

@@ -333,7 +333,7 @@ class CaseDataSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         required=False,
         min_value=1,
         help_text="The case's version as you read it: refused with 409 if someone changed the "
-        "case since (or send it as If-Match).",
+        "case since. Required, unless sent as If-Match (428 without either).",
     )
     responsible_person = serializers.PrimaryKeyRelatedField(
         queryset=staff_who_work_cases(), required=False, allow_null=True, pk_field=_ID
@@ -455,7 +455,8 @@ class MergeInputSerializer(StrictSerializerMixin, serializers.Serializer):
     version = serializers.IntegerField(
         required=False,
         min_value=1,
-        help_text="This case's version as you read it (or send it as If-Match).",
+        help_text="This case's version as you read it: required, unless sent as If-Match (428 "
+        "without either); 409 if it changed.",
     )
     into_version = serializers.IntegerField(
         required=False,
@@ -480,4 +481,9 @@ class AssignmentSerializer(StrictSerializerMixin, serializers.Serializer):
         pk_field=_ID,
     )
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    version = serializers.IntegerField(required=False, min_value=1)
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The case's version as you read it: required, unless sent as If-Match (428 "
+        "without either); 409 if it changed.",
+    )

@@ -170,7 +170,8 @@ class ActionDetailsSerializer(StrictSerializerMixin, serializers.Serializer):
     version = serializers.IntegerField(
         required=False,
         min_value=1,
-        help_text="The action's version as you read it (or send it as If-Match).",
+        help_text="The action's version as you read it: required, unless sent as If-Match (428 "
+        "without either); 409 if it changed.",
     )
 
 
@@ -186,7 +187,12 @@ class ActionStatusSerializer(StrictSerializerMixin, serializers.Serializer):
         help_text="What was done (to done), what is missing (back to in progress), why "
         "(cancelled).",
     )
-    version = serializers.IntegerField(required=False, min_value=1)
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The action's version as you read it: required, unless sent as If-Match (428 "
+        "without either); 409 if it changed.",
+    )
 
 
 class ActionVerifyInputSerializer(StrictSerializerMixin, serializers.Serializer):
@@ -207,12 +213,22 @@ class ActionVerifyInputSerializer(StrictSerializerMixin, serializers.Serializer)
     override_reason = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, default=""
     )
-    version = serializers.IntegerField(required=False, min_value=1)
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The action's version as you read it: required, unless sent as If-Match (428 "
+        "without either); 409 if it changed.",
+    )
 
 
 class ActionLinkInputSerializer(StrictSerializerMixin, serializers.Serializer):
     case = _reference()
-    version = serializers.IntegerField(required=False, min_value=1)
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The action's version as you read it: required, unless sent as If-Match (428 "
+        "without either); 409 if it changed.",
+    )
 
 
 class ActionEventSerializer(BlankKeptMixin, serializers.ModelSerializer):

@@ -38,8 +38,8 @@ IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
     OpenApiParameter.HEADER,
-    description='The action\'s ETag as you read it ("<version>"): refused with 409 if someone '
-    "changed the action since.",
+    description='The action\'s ETag as you read it ("<version>"). Required unless `version` is '
+    "in the body (428 without either); refused with 412 if someone changed the action since.",
 )
 
 

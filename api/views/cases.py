@@ -22,6 +22,7 @@ from complaints.errors import InvalidInput
 from complaints.languages import language_guess
 from complaints.models import Case, CaseEvent
 
+from ..errors import PreconditionRequired
 from ..filters import ApiCaseFilter
 from ..idempotency import idempotent
 from ..permissions import WorksWithCases
@@ -56,18 +57,20 @@ IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
     OpenApiParameter.HEADER,
-    description='The case\'s ETag as you read it ("<version>"): refused with 409 if someone '
-    "changed the case since.",
+    description='The case\'s ETag as you read it ("<version>"). Required unless `version` is '
+    "in the body (428 without either); refused with 412 if someone changed the case since.",
 )
 
 
-def _expected_version(request, data: dict) -> int | None:
-    """The version the client read: ``version`` in the body, else the If-Match ETag."""
+def _expected_version(request, data: dict) -> int:
+    """The version the client read: ``version`` in the body, else the If-Match ETag. Required:
+    without it a write is refused with 428 (a stale one: 409 for ``version``, 412 for If-Match,
+    ``api.errors``)."""
     if data.get("version") is not None:
         return data["version"]
     header = request.headers.get("If-Match", "").strip()
     if not header or header == "*":
-        return None
+        raise PreconditionRequired
     value = header.removeprefix("W/").strip('"')
     if not value.isdigit() or len(value) > 9:
         raise exceptions.ValidationError({"If-Match": [_('Send the case\'s ETag, e.g. "3".')]})

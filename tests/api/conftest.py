@@ -43,6 +43,13 @@ def case_url(case: Case | str, action: str = "") -> str:
     return f"{V1}/cases/{reference}/" + (f"{action}/" if action else "")
 
 
+def read(row) -> dict:
+    """The If-Match header of a client that has just read the case or the action (its current
+    ETag), for a write: the API refuses one that says no version (428)."""
+    version = type(row).objects.values_list("version", flat=True).get(pk=row.pk)
+    return {"HTTP_IF_MATCH": f'"{version}"'}
+
+
 def error(response, status: int, code: str) -> dict:
     """The body's ``error`` after checking it is the API's one error format with this status
     and code; returns it for the test to look at its message and fields."""

@@ -15,7 +15,7 @@ from improvement import services
 from improvement.models import Action
 
 from ..factories import receive_case, walk
-from .conftest import V1, case_url, error, queries
+from .conftest import V1, case_url, error, queries, read
 
 pytestmark = pytest.mark.django_db
 
@@ -238,7 +238,10 @@ def test_moving_an_action_on(api, handler, recorded):
     action = recorded()
 
     response = api(handler).post(
-        action_url(action, "status"), {"to": "done", "note": "Supplier changed."}, format="json"
+        action_url(action, "status"),
+        {"to": "done", "note": "Supplier changed."},
+        format="json",
+        **read(action),
     )
 
     assert response.status_code == 200, response.content
@@ -248,7 +251,9 @@ def test_moving_an_action_on(api, handler, recorded):
 def test_a_refused_move_is_409_with_the_reason(api, handler, recorded):
     action = recorded()
 
-    response = api(handler).post(action_url(action, "status"), {"to": "done"}, format="json")
+    response = api(handler).post(
+        action_url(action, "status"), {"to": "done"}, format="json", **read(action)
+    )
 
     assert error(response, 409, "refused")["fields"] == {"note": ["Say what was done."]}
 
@@ -257,7 +262,7 @@ def test_a_move_by_someone_else_is_403(api, foreign_handler, recorded):
     action = recorded()
 
     response = api(foreign_handler).post(
-        action_url(action, "status"), {"to": "in_progress"}, format="json"
+        action_url(action, "status"), {"to": "in_progress"}, format="json", **read(action)
     )
 
     error(response, 403, "permission_denied")
@@ -265,7 +270,8 @@ def test_a_move_by_someone_else_is_403(api, foreign_handler, recorded):
     assert action.status == "open"
 
 
-def test_a_change_over_someone_elses_is_a_conflict(api, handler, department_head, recorded):
+def test_a_change_over_someone_elses_is_refused(api, handler, department_head, recorded):
+    """A stale If-Match is 412 (HTTP's precondition), a stale version in the body 409."""
     action = recorded()
     services.action_transition(action=action, to="in_progress", by=department_head)
 
@@ -276,7 +282,7 @@ def test_a_change_over_someone_elses_is_a_conflict(api, handler, department_head
         action_url(action, "status"), {"to": "done", "note": "x", "version": 1}, format="json"
     )
 
-    error(patched, 409, "conflict")
+    error(patched, 412, "precondition_failed")
     error(moved, 409, "conflict")
     action.refresh_from_db()
     assert (action.title, action.status) == ("Change the bearing supplier", "in_progress")
@@ -286,7 +292,9 @@ def test_changing_the_details(api, handler, recorded):
     action = recorded()
     later = (action.due_on + timedelta(days=7)).isoformat()
 
-    refused = api(handler).patch(action_url(action), {"due_on": later}, format="json")
+    refused = api(handler).patch(
+        action_url(action), {"due_on": later}, format="json", **read(action)
+    )
     changed = api(handler).patch(
         action_url(action),
         {"due_on": later, "note": "The audit moved.", "version": 1},
@@ -303,16 +311,22 @@ def test_linking_and_unlinking_cases(api, handler, recorded, analysed):
     first = action.cases.get()
     client = api(handler)
 
-    linked = client.post(action_url(action, "cases"), {"case": second.reference}, format="json")
-    unlinked = client.delete(action_url(action, f"cases/{first.reference}"))
-    last = client.delete(action_url(action, f"cases/{second.reference}"))
+    linked = client.post(
+        action_url(action, "cases"), {"case": second.reference}, format="json", **read(action)
+    )
+    unlinked = client.delete(action_url(action, f"cases/{first.reference}"), **read(action))
+    last = client.delete(action_url(action, f"cases/{second.reference}"), **read(action))
+    unconditional = client.delete(action_url(action, f"cases/{second.reference}"))
 
     assert linked.json()["cases"] == [first.reference, second.reference]
     assert unlinked.json()["cases"] == [second.reference]
     assert error(last, 409, "refused")["message"] == (
         "An action keeps at least one case it comes from."
     )
-    error(client.delete(action_url(action, "cases/C209901-00001")), 404, "not_found")
+    error(unconditional, 428, "precondition_required")
+    error(
+        client.delete(action_url(action, "cases/C209901-00001"), **read(action)), 404, "not_found"
+    )
 
 
 def test_verifying_with_evidence(api, handler, quality_manager, recorded, time_machine):
@@ -322,10 +336,16 @@ def test_verifying_with_evidence(api, handler, quality_manager, recorded, time_m
     time_machine.move_to(timezone.now() + timedelta(days=10), tick=False)
 
     early = api(quality_manager).post(
-        action_url(action, "verify"), {"note": "Fine.", "window_days": 30}, format="json"
+        action_url(action, "verify"),
+        {"note": "Fine.", "window_days": 30},
+        format="json",
+        **read(action),
     )
     verified = api(quality_manager).post(
-        action_url(action, "verify"), {"note": "Fine.", "window_days": 5}, format="json"
+        action_url(action, "verify"),
+        {"note": "Fine.", "window_days": 5},
+        format="json",
+        **read(action),
     )
 
     assert error(early, 409, "refused")["message"].startswith("Wait until ")
@@ -350,7 +370,10 @@ def test_a_new_case_since_done_refutes_the_verification(
     time_machine.move_to(timezone.now() + timedelta(days=8), tick=False)
 
     refuted = api(quality_manager).post(
-        action_url(action, "verify"), {"note": "Fine.", "window_days": 5}, format="json"
+        action_url(action, "verify"),
+        {"note": "Fine.", "window_days": 5},
+        format="json",
+        **read(action),
     )
 
     message = error(refuted, 409, "refused")["message"]
@@ -363,7 +386,9 @@ def test_verifying_needs_a_quality_or_general_manager(api, handler, department_h
     services.action_transition(action=action, to="done", by=handler, note="Done.")
 
     error(
-        api(department_head).post(action_url(action, "verify"), {"note": "Fine."}, format="json"),
+        api(department_head).post(
+            action_url(action, "verify"), {"note": "Fine."}, format="json", **read(action)
+        ),
         403,
         "permission_denied",
     )
@@ -376,10 +401,10 @@ def test_whoever_marked_it_done_may_not_verify_it(
     services.action_transition(action=action, to="done", by=quality_manager, note="Swapped.")
 
     refused = api(quality_manager).post(
-        action_url(action, "verify"), {"note": "Mine is fine."}, format="json"
+        action_url(action, "verify"), {"note": "Mine is fine."}, format="json", **read(action)
     )
     verified = api(general_manager).post(
-        action_url(action, "verify"), {"note": "Seen."}, format="json"
+        action_url(action, "verify"), {"note": "Seen."}, format="json", **read(action)
     )
 
     error(refused, 403, "permission_denied")

@@ -15,7 +15,7 @@ from api.tokens import api_token_issue, api_token_revoke
 from api.views.public import SIGN_IN_LIMIT
 from complaints.models import Step
 
-from .conftest import V1, case_url, error
+from .conftest import V1, case_url, error, read
 
 TOKEN = f"{V1}/auth/token/"
 CASES = f"{V1}/cases/"
@@ -152,7 +152,9 @@ def test_using_a_token_records_when(agent, case):
 def test_a_token_acts_with_its_users_rights(handler, case):
     _row, token = api_token_issue(user=handler)
 
-    response = bearer(token).post(case_url(case, "transition"), {"to": "listen"}, format="json")
+    response = bearer(token).post(
+        case_url(case, "transition"), {"to": "listen"}, format="json", **read(case)
+    )
 
     error(response, 403, "permission_denied")
 
@@ -247,7 +249,9 @@ def test_a_signed_in_browser_reads_the_api(session, case):
 
 
 def test_a_browsers_write_without_the_csrf_token_is_refused(session, case):
-    response = session.post(case_url(case, "transition"), {"to": "listen"}, format="json")
+    response = session.post(
+        case_url(case, "transition"), {"to": "listen"}, format="json", **read(case)
+    )
 
     assert "CSRF" in error(response, 403, "permission_denied")["message"]
     case.refresh_from_db()
@@ -259,7 +263,11 @@ def test_a_browsers_write_with_the_csrf_token_goes_through(session, case):
     session.cookies["csrftoken"] = secret
 
     response = session.post(
-        case_url(case, "transition"), {"to": "listen"}, format="json", HTTP_X_CSRFTOKEN=secret
+        case_url(case, "transition"),
+        {"to": "listen"},
+        format="json",
+        HTTP_X_CSRFTOKEN=secret,
+        **read(case),
     )
 
     assert response.status_code == 200

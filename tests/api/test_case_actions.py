@@ -14,7 +14,7 @@ from escalation.models import Approval, Escalation, Pause
 from intake import tracking
 
 from ..factories import CustomerFactory, walk
-from .conftest import PNG, case_url, error, event_kinds, png, queries
+from .conftest import PNG, case_url, error, event_kinds, png, queries, read
 
 # ---------------------------------------------------------------- notes and messages
 
@@ -191,7 +191,7 @@ def test_anonymous_caller_may_not_download_a_file(api, case, attachment):
 
 
 def assign(client, case, **data):
-    return client.post(case_url(case, "assignment"), data, format="json")
+    return client.post(case_url(case, "assignment"), data, format="json", **read(case))
 
 
 def test_handing_over_to_a_person_makes_them_the_owner(api, agent, handler, case):
@@ -558,7 +558,7 @@ def test_moving_on_with_a_remedy_above_ones_authority_is_refused_naming_value_an
     case = remedy_case("1500")
 
     refused = error(
-        api(handler).post(case_url(case, "transition"), {"to": "act"}, format="json"),
+        api(handler).post(case_url(case, "transition"), {"to": "act"}, format="json", **read(case)),
         409,
         "refused",
     )

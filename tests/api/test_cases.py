@@ -16,7 +16,7 @@ from escalation.services import case_escalate_manually
 from intake import tracking
 
 from ..factories import CustomerFactory, receive_case, walk
-from .conftest import V1, case_url, error, event_kinds, queries, references
+from .conftest import V1, case_url, error, event_kinds, queries, read, references
 
 LIST = f"{V1}/cases/"
 STAFF = [
@@ -252,7 +252,9 @@ def test_new_complaint_with_an_unknown_channel_is_refused_naming_it(api, agent):
 
 
 def test_patch_records_the_current_steps_data_without_moving_the_case(api, agent, case):
-    response = api(agent).patch(case_url(case), {"product": "Dryer D-9"}, format="json")
+    response = api(agent).patch(
+        case_url(case), {"product": "Dryer D-9"}, format="json", **read(case)
+    )
 
     assert response.status_code == 200
     assert response.json()["product"] == "Dryer D-9"
@@ -261,13 +263,15 @@ def test_patch_records_the_current_steps_data_without_moving_the_case(api, agent
 
 
 def test_patch_answers_with_the_new_etag(api, agent, case):
-    response = api(agent).patch(case_url(case), {"product": "Dryer D-9"}, format="json")
+    response = api(agent).patch(
+        case_url(case), {"product": "Dryer D-9"}, format="json", **read(case)
+    )
 
     assert response["ETag"] == '"2"'
 
 
 def test_patch_writes_an_updated_event_with_the_change(api, agent, case):
-    api(agent).patch(case_url(case), {"product": "Dryer D-9"}, format="json")
+    api(agent).patch(case_url(case), {"product": "Dryer D-9"}, format="json", **read(case))
 
     event = case.events.get(kind=CaseEvent.Kind.UPDATED)
     assert event.actor == agent
@@ -283,7 +287,10 @@ def test_patch_writes_the_same_event_as_the_case_page(client, api, agent):
     )
 
     api(agent).patch(
-        case_url(by_api), {"product": "Dryer D-9", "urgency": "red", "quantity": 3}, format="json"
+        case_url(by_api),
+        {"product": "Dryer D-9", "urgency": "red", "quantity": 3},
+        format="json",
+        **read(by_api),
     )
 
     by_page.refresh_from_db()
@@ -293,7 +300,7 @@ def test_patch_writes_the_same_event_as_the_case_page(client, api, agent):
 
 
 def test_patch_without_changes_writes_no_event(api, agent, case):
-    api(agent).patch(case_url(case), {"product": case.product}, format="json")
+    api(agent).patch(case_url(case), {"product": case.product}, format="json", **read(case))
 
     case.refresh_from_db()
     assert event_kinds(case) == [CaseEvent.Kind.RECEIVED]
@@ -301,7 +308,9 @@ def test_patch_without_changes_writes_no_event(api, agent, case):
 
 
 def test_patch_of_a_field_not_editable_at_this_step_is_refused_naming_it(api, agent, case):
-    response = api(agent).patch(case_url(case), {"customer_account": "Told twice."}, format="json")
+    response = api(agent).patch(
+        case_url(case), {"customer_account": "Told twice."}, format="json", **read(case)
+    )
 
     refused = error(response, 400, "invalid")
     assert refused["fields"] == {"customer_account": ["Not editable at this step."]}
@@ -310,7 +319,10 @@ def test_patch_of_a_field_not_editable_at_this_step_is_refused_naming_it(api, ag
 
 def test_patch_of_a_field_not_editable_at_this_step_saves_nothing(api, agent, case):
     api(agent).patch(
-        case_url(case), {"product": "Dryer D-9", "customer_account": "Told twice."}, format="json"
+        case_url(case),
+        {"product": "Dryer D-9", "customer_account": "Told twice."},
+        format="json",
+        **read(case),
     )
 
     case.refresh_from_db()
@@ -320,7 +332,9 @@ def test_patch_of_a_field_not_editable_at_this_step_saves_nothing(api, agent, ca
 
 @pytest.mark.parametrize("name", ["step", "reference", "owner", "tier", "prodcut"])
 def test_patch_of_a_field_that_is_no_step_data_is_refused_naming_it(api, agent, case, name):
-    refused = error(api(agent).patch(case_url(case), {name: "x"}, format="json"), 400, "invalid")
+    refused = error(
+        api(agent).patch(case_url(case), {name: "x"}, format="json", **read(case)), 400, "invalid"
+    )
 
     assert list(refused["fields"]) == [name]
     case.refresh_from_db()
@@ -329,14 +343,18 @@ def test_patch_of_a_field_that_is_no_step_data_is_refused_naming_it(api, agent, 
 
 def test_patch_with_an_unknown_choice_is_refused_naming_the_field(api, agent, case):
     refused = error(
-        api(agent).patch(case_url(case), {"urgency": "purple"}, format="json"), 400, "invalid"
+        api(agent).patch(case_url(case), {"urgency": "purple"}, format="json", **read(case)),
+        400,
+        "invalid",
     )
 
     assert list(refused["fields"]) == ["urgency"]
 
 
 def test_patch_of_an_over_long_description_is_refused(api, agent, case):
-    response = api(agent).patch(case_url(case), {"description": "x" * 5001}, format="json")
+    response = api(agent).patch(
+        case_url(case), {"description": "x" * 5001}, format="json", **read(case)
+    )
 
     refused = error(response, 400, "invalid")
     assert list(refused["fields"]) == ["description"]
@@ -354,14 +372,14 @@ def test_patch_with_a_stale_version_is_a_conflict(api, agent, other_agent, case)
     assert case.product == "Changed by a colleague"
 
 
-def test_patch_with_a_stale_if_match_is_a_conflict(api, agent, case):
+def test_patch_with_a_stale_if_match_is_412_precondition_failed(api, agent, case):
     services.case_update(case=case, by=agent, data={"product": "Changed by a colleague"})
 
     response = api(agent).patch(
         case_url(case), {"product": "Mine"}, format="json", HTTP_IF_MATCH='"1"'
     )
 
-    error(response, 409, "conflict")
+    error(response, 412, "precondition_failed")
     case.refresh_from_db()
     assert case.product == "Changed by a colleague"
 
@@ -373,6 +391,20 @@ def test_patch_with_the_current_if_match_saves(api, agent, case):
 
     assert response.status_code == 200
     assert response.json()["product"] == "Mine"
+
+
+def test_a_write_that_says_no_version_is_428_and_changes_nothing(api, agent, case):
+    """Without If-Match or version two clients could overwrite each other unseen: refused."""
+    patched = api(agent).patch(case_url(case), {"product": "Mine"}, format="json")
+    moved = api(agent).post(case_url(case, "transition"), {"to": "listen"}, format="json")
+    anything = api(agent).patch(
+        case_url(case), {"product": "Mine"}, format="json", HTTP_IF_MATCH="*"
+    )
+
+    for response in (patched, moved, anything):
+        assert "If-Match" in error(response, 428, "precondition_required")["message"]
+    case.refresh_from_db()
+    assert (case.product, case.step, case.version) == ("Washing machine W-200", Step.RECEIVE, 1)
 
 
 def test_patch_with_a_malformed_if_match_is_refused_naming_the_header(api, agent, case):
@@ -387,7 +419,10 @@ def test_handler_of_another_department_may_not_patch_the_case(
     api, foreign_handler, after_sales_case
 ):
     response = api(foreign_handler).patch(
-        case_url(after_sales_case), {"root_cause_analysis": "Mine"}, format="json"
+        case_url(after_sales_case),
+        {"root_cause_analysis": "Mine"},
+        format="json",
+        **read(after_sales_case),
     )
 
     error(response, 403, "permission_denied")
@@ -397,7 +432,10 @@ def test_handler_of_another_department_may_not_patch_the_case(
 
 def test_handler_of_the_responsible_department_may_patch_the_case(api, handler, after_sales_case):
     response = api(handler).patch(
-        case_url(after_sales_case), {"root_cause_analysis": "Bearings."}, format="json"
+        case_url(after_sales_case),
+        {"root_cause_analysis": "Bearings."},
+        format="json",
+        **read(after_sales_case),
     )
 
     assert response.status_code == 200
@@ -407,21 +445,27 @@ def test_handler_of_the_responsible_department_may_patch_the_case(api, handler, 
 
 def test_user_without_a_role_may_not_patch_a_case(api, outsider, case):
     error(
-        api(outsider).patch(case_url(case), {"product": "x"}, format="json"),
+        api(outsider).patch(case_url(case), {"product": "x"}, format="json", **read(case)),
         403,
         "permission_denied",
     )
 
 
 def test_anonymous_caller_may_not_patch_a_case(api, case):
-    error(api().patch(case_url(case), {"product": "x"}, format="json"), 401, "not_authenticated")
+    error(
+        api().patch(case_url(case), {"product": "x"}, format="json", **read(case)),
+        401,
+        "not_authenticated",
+    )
 
 
 # ---------------------------------------------------------------- moves (transition)
 
 
 def move(api_client, case, to: str, **data):
-    return api_client.post(case_url(case, "transition"), {"to": to, **data}, format="json")
+    return api_client.post(
+        case_url(case, "transition"), {"to": to, **data}, format="json", **read(case)
+    )
 
 
 def test_transition_moves_the_case_on(api, agent, case):
@@ -542,14 +586,14 @@ def test_transition_with_a_stale_version_is_a_conflict(api, agent, case):
     assert case.step == Step.RECEIVE
 
 
-def test_transition_with_a_stale_if_match_is_a_conflict(api, agent, case):
+def test_transition_with_a_stale_if_match_is_412_precondition_failed(api, agent, case):
     services.case_update(case=case, by=agent, data={"product": "Changed by a colleague"})
 
     response = api(agent).post(
         case_url(case, "transition"), {"to": "listen"}, format="json", HTTP_IF_MATCH='"1"'
     )
 
-    error(response, 409, "conflict")
+    error(response, 412, "precondition_failed")
     case.refresh_from_db()
     assert case.step == Step.RECEIVE
 

@@ -15,7 +15,7 @@ from complaints import services
 from complaints.models import Case, CaseEvent, Customer, Step
 
 from ..factories import receive_case, walk
-from .conftest import V1, case_url, error, event_kinds
+from .conftest import V1, case_url, error, event_kinds, read
 
 CASES = f"{V1}/cases/"
 NEW_COMPLAINT = {
@@ -45,7 +45,9 @@ def test_403_no_role(api, outsider):
 
 
 def test_403_may_see_but_not_change(api, foreign_handler, case):
-    response = api(foreign_handler).patch(case_url(case), {"product": "x"}, format="json")
+    response = api(foreign_handler).patch(
+        case_url(case), {"product": "x"}, format="json", **read(case)
+    )
 
     assert error(response, 403, "permission_denied")["message"] == (
         "You do not have permission to do this."
@@ -73,7 +75,9 @@ def test_405_a_method_the_address_does_not_take(api, agent, case, method, action
 
 
 def test_409_refused_move(api, agent, case):
-    response = api(agent).post(case_url(case, "transition"), {"to": "closed"}, format="json")
+    response = api(agent).post(
+        case_url(case, "transition"), {"to": "closed"}, format="json", **read(case)
+    )
 
     error(response, 409, "refused")
 
@@ -115,7 +119,7 @@ def test_500_is_json_too(api, agent, case, monkeypatch):
     client = api(agent)
     client.raise_request_exception = False
 
-    response = client.patch(case_url(case), {"product": "x"}, format="json")
+    response = client.patch(case_url(case), {"product": "x"}, format="json", **read(case))
 
     assert error(response, 500, "server_error")["message"] == (
         "Something went wrong on our side. Try again later."
@@ -128,6 +132,7 @@ def test_a_refusal_is_in_the_requests_language(api, agent, case):
         {"to": "decide"},
         format="json",
         HTTP_ACCEPT_LANGUAGE="zh-hans",
+        **read(case),
     )
 
     with translation.override("zh-hans"):
@@ -170,7 +175,9 @@ def test_json_in_another_encoding_than_utf8_is_refused(api, agent, case):
 
 def test_a_nul_character_in_a_field_is_refused_naming_it(api, agent, case):
     refused = error(
-        api(agent).patch(case_url(case), {"product": "W\x00200"}, format="json"), 400, "invalid"
+        api(agent).patch(case_url(case), {"product": "W\x00200"}, format="json", **read(case)),
+        400,
+        "invalid",
     )
 
     assert refused["fields"] == {"product": ["Null characters are not allowed."]}
@@ -187,7 +194,9 @@ def test_a_nul_character_in_a_new_customers_name_is_refused_naming_it(api, agent
 
 def test_a_nul_character_in_a_field_name_is_refused_as_unknown(api, agent, case):
     refused = error(
-        api(agent).patch(case_url(case), {"prod\x00uct": "x"}, format="json"), 400, "invalid"
+        api(agent).patch(case_url(case), {"prod\x00uct": "x"}, format="json", **read(case)),
+        400,
+        "invalid",
     )
 
     assert refused["fields"] == {"prod\x00uct": ["Unknown field."]}
@@ -229,7 +238,9 @@ HUGE = 10**30
     ],
 )
 def test_out_of_range_step_data_is_refused_naming_the_field(api, agent, case, data, field):
-    refused = error(api(agent).patch(case_url(case), data, format="json"), 400, "invalid")
+    refused = error(
+        api(agent).patch(case_url(case), data, format="json", **read(case)), 400, "invalid"
+    )
 
     assert list(refused["fields"]) == [field]
 
@@ -249,7 +260,7 @@ def test_a_huge_id_is_refused_naming_the_field(api, agent, handler, after_sales,
         receive_case(by=agent), to=Step.ANALYSE, by=agent, department=after_sales, person=handler
     )
 
-    response = api(agent).patch(case_url(case), {field: HUGE}, format="json")
+    response = api(agent).patch(case_url(case), {field: HUGE}, format="json", **read(case))
 
     assert list(error(response, 400, "invalid")["fields"]) == [field]
 
@@ -346,7 +357,9 @@ def test_a_new_complaint_with_a_wrong_type_is_refused_naming_the_field(api, agen
 def test_remedies_sent_as_a_string_are_refused(api, handler, decide_case):
     case = decide_case()
 
-    response = api(handler).patch(case_url(case), {"remedy_types": "repair"}, format="json")
+    response = api(handler).patch(
+        case_url(case), {"remedy_types": "repair"}, format="json", **read(case)
+    )
 
     assert list(error(response, 400, "invalid")["fields"]) == ["remedy_types"]
 

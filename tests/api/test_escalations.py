@@ -353,7 +353,9 @@ def test_department_head_approves_and_the_handler_moves_on(api, handler, departm
     case.refresh_from_db()
     assert case.remedy_approved_by == department_head
     assert CaseEvent.Kind.APPROVED in event_kinds(case)
-    moved = api(handler).post(case_url(case, "transition"), {"to": "act"}, format="json")
+    moved = api(handler).post(
+        case_url(case, "transition"), {"to": "act", "version": case.version}, format="json"
+    )
     assert moved.status_code == 200
     assert moved.json()["step"] == Step.ACT
 

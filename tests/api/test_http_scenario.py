@@ -70,15 +70,29 @@ def test_a_complaint_from_intake_to_closed_over_http(live_server):
         ("follow_up", {"agreement_note": "Agreed on the phone."}),
         ("closed", {"satisfaction_rating": 5, "follow_up_comment": "Happy."}),
     ]
+    # Each move says which version it changes: the ETag of the answer before (without it, 428).
+    etag = reply.headers["ETag"]
+    unconditional = http.post(
+        f"{api}/cases/{reference}/transition/", json={"to": "listen"}, timeout=10
+    )
+    assert unconditional.status_code == 428, unconditional.text
     for to, data in steps:
         reply = http.post(
             f"{api}/cases/{reference}/transition/",
             json={"to": to, **data},
-            headers={"Idempotency-Key": str(uuid.uuid4())},
+            headers={"Idempotency-Key": str(uuid.uuid4()), "If-Match": etag},
             timeout=10,
         )
         assert reply.status_code == 200, (to, reply.text)
         assert reply.json()["step"] == to
+        etag = reply.headers["ETag"]
+    stale = http.post(
+        f"{api}/cases/{reference}/transition/",
+        json={"to": "analyse"},
+        headers={"If-Match": '"1"'},
+        timeout=10,
+    )
+    assert stale.status_code == 412, stale.text
 
     reply = http.get(f"{api}/cases/{reference}/events/", params={"page_size": 100}, timeout=10)
     assert reply.status_code == 200

@@ -36,7 +36,9 @@ def later(agent, li_na):
 def merge(client, case: Case, into: Case | str, **data):
     reference = into if isinstance(into, str) else into.reference
     return client.post(
-        case_url(case, "merge"), {"into": reference, "note": REASON, **data}, format="json"
+        case_url(case, "merge"),
+        {"into": reference, "note": REASON, "version": case.version, **data},
+        format="json",
     )
 
 
@@ -185,7 +187,7 @@ def test_a_stale_version_is_a_conflict(api, agent, earlier, later):
     assert nothing_merged()
 
 
-def test_a_stale_if_match_is_a_conflict(api, agent, earlier, later):
+def test_a_stale_if_match_is_412_precondition_failed(api, agent, earlier, later):
     services.case_transition(case=later, to=Step.LISTEN, by=agent)
 
     response = api(agent).post(
@@ -195,7 +197,7 @@ def test_a_stale_if_match_is_a_conflict(api, agent, earlier, later):
         HTTP_IF_MATCH='"1"',
     )
 
-    error(response, 409, "conflict")
+    error(response, 412, "precondition_failed")
     assert nothing_merged()
 
 
@@ -212,7 +214,7 @@ def test_the_same_merge_sent_twice_with_its_key_is_done_once(api, agent, earlier
     def send():
         return client.post(
             case_url(later, "merge"),
-            {"into": earlier.reference, "note": REASON},
+            {"into": earlier.reference, "note": REASON, "version": later.version},
             format="json",
             HTTP_IDEMPOTENCY_KEY="merge-1",
         )

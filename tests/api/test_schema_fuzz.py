@@ -329,11 +329,14 @@ def test_each_kind_of_success_answers_as_the_schema_says(records, in_process):
 
     new, read = created["reference"], {"version": created["version"]}
     on_case("GET", "", 200, new)
-    on_case("PATCH", "", 200, new, body={"product": "W-300", **read})
+    patched = on_case("PATCH", "", 200, new, body={"product": "W-300", **read})
     on_case("PATCH", "", 409, new, body={"product": "W-400", **read})  # changed since read
-    on_case("POST", "transition", 200, new, body={"to": "listen"})
-    on_case("POST", "transition", 409, new, body={"to": "closed"})
-    on_case("POST", "assignment", 200, new, body={"department": records["departments"]})
+    on_case("POST", "transition", 428, new, body={"to": "listen"})  # no version: refused
+    now = {"version": patched.json()["version"]}
+    moved = on_case("POST", "transition", 200, new, body={"to": "listen", **now})
+    now = {"version": moved.json()["version"]}
+    on_case("POST", "transition", 409, new, body={"to": "closed", **now})
+    on_case("POST", "assignment", 200, new, body={"department": records["departments"], **now})
     on_case("POST", "messages", 201, new, body={"body": "Called back."})
     photo = on_case(
         "POST",
@@ -380,6 +383,11 @@ def test_each_kind_of_success_answers_as_the_schema_says(records, in_process):
 
     action = {"id": records["actions"]}
     on_action = "/api/v1/actions/{id}/"
+
+    def etag(pk: int) -> dict[str, str]:
+        """If-Match as a client that has just read the action sends it."""
+        return {"If-Match": f'"{Action.objects.get(pk=pk).version}"'}
+
     call("GET", "/api/v1/actions/", 200, query={"status": ["open"], "case": records["closed"]})
     call("GET", on_action, 200, path_parameters=action)
     call("GET", on_action + "events/", 200, path_parameters=action)
@@ -399,27 +407,51 @@ def test_each_kind_of_success_answers_as_the_schema_says(records, in_process):
         },
     ).json()
     call("POST", "/api/v1/actions/", 400, body={"kind": "preventive"})
-    call("PATCH", on_action, 200, path_parameters=action, body={"plan": "Audit first."})
-    call("POST", on_action + "status/", 409, path_parameters=action, body={"to": "done"})
-    call("POST", on_action + "status/", 200, path_parameters=action, body={"to": "in_progress"})
+    call(
+        "PATCH",
+        on_action,
+        200,
+        path_parameters=action,
+        body={"plan": "Audit first."},
+        headers=etag(records["actions"]),
+    )
+    call(
+        "POST",
+        on_action + "status/",
+        409,
+        path_parameters=action,
+        body={"to": "done"},
+        headers=etag(records["actions"]),
+    )
+    call(
+        "POST",
+        on_action + "status/",
+        200,
+        path_parameters=action,
+        body={"to": "in_progress"},
+        headers=etag(records["actions"]),
+    )
     call(
         "POST",
         on_action + "cases/",
         200,
         path_parameters=action,
         body={"case": records["at_decide"]},
+        headers=etag(records["actions"]),
     )
     call(
         "DELETE",
         on_action + "cases/{reference}/",
         200,
         path_parameters={**action, "reference": records["at_decide"]},
+        headers=etag(records["actions"]),
     )
     call(
         "DELETE",
         on_action + "cases/{reference}/",
         409,
         path_parameters={"id": recorded["id"], "reference": records["closed"]},
+        headers=etag(recorded["id"]),
     )
     call(
         "POST",
@@ -427,15 +459,30 @@ def test_each_kind_of_success_answers_as_the_schema_says(records, in_process):
         200,
         path_parameters=action,
         body={"to": "done", "note": "Supplier changed."},
+        headers=etag(records["actions"]),
     )
     # Whoever marked it done does not verify it: the handler, who owns it, takes it back and
     # marks it done; the manager, who recorded it, may verify it.
-    call("POST", on_action + "verify/", 403, path_parameters=action, body={"note": "Checked."})
+    call(
+        "POST",
+        on_action + "verify/",
+        403,
+        path_parameters=action,
+        body={"note": "Checked."},
+        headers=etag(records["actions"]),
+    )
     owner = User.objects.get(username="fuzz-handler")
     on_record = Action.objects.get(pk=records["actions"])
     for to, note in (("in_progress", "One more batch."), ("done", "All batches now.")):
         improvement_services.action_transition(action=on_record, to=to, by=owner, note=note)
-    call("POST", on_action + "verify/", 200, path_parameters=action, body={"note": "Checked."})
+    call(
+        "POST",
+        on_action + "verify/",
+        200,
+        path_parameters=action,
+        body={"note": "Checked."},
+        headers=etag(records["actions"]),
+    )
 
     article = {"id": records["articles"]}
     call("GET", "/api/v1/articles/", 200, query={"q": "drum", "category": "product_quality"})

@@ -767,7 +767,12 @@ def test_an_ending_on_a_stale_version_is_refused_as_a_conflict(case, agent):
 
 
 def transition(client, case: Case, **data):
-    return client.post(case_url(case, "transition"), {"to": "closed", **data}, format="json")
+    case.refresh_from_db()
+    return client.post(
+        case_url(case, "transition"),
+        {"to": "closed", "version": case.version, **data},
+        format="json",
+    )
 
 
 def test_the_api_closes_a_case_as_withdrawn_with_the_note(api, case, agent):
