@@ -26,14 +26,18 @@ install: $(BIN)/.installed node_modules/.installed
 assets: node_modules/.installed
 
 run: install
+	$(BIN)/python manage.py database_create
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  Heed: http://127.0.0.1:$(PORT)/   (web, Celery worker and beat; Ctrl-C stops them all)"
 	@echo "  API docs: http://127.0.0.1:$(PORT)/api/docs/"
 	@echo ""
-	@# honcho gives the first process (web) the starting port.
-	$(BIN)/honcho start -f Procfile.dev -p $(PORT)
+	@# honcho gives the first process (web) the starting port; the links in emails and pages
+	@# use it too (SITE_URL, unless set).
+	@# Ctrl-C is how it stops: honcho's 130 then is a clean end, not an error of make's.
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/honcho start -f Procfile.dev -p $(PORT) \
+		|| test $$? -eq 130
 
 # The suite in parallel: one process per core (TEST_WORKERS=0 for one process), each with a test
 # database and Redis keys of its own.

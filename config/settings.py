@@ -4,6 +4,7 @@ Local runs get safe embedded defaults (SQLite, a filesystem Celery broker, conso
 With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be set or start-up fails.
 """
 
+import os
 from email.utils import getaddresses
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -217,7 +218,13 @@ MAILERS = {
         },
     }
 }
-if _email["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+if DEBUG and "EMAIL_URL" not in os.environ:
+    # `make run`: one line per email on the console, the whole of it in var/mail/ (config/mail.py).
+    MAILERS["default"] = {
+        "BACKEND": "config.mail.SummaryBackend",
+        "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
+    }
+elif _email["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
     # filemail:///var/mail/heed: one file per connection in that folder. Read from the URL
     # itself: django-environ drops the path's leading slash, which made it relative.
     _mail_dir = Path(unquote(urlsplit(env.str("EMAIL_URL")).path) or VAR_DIR / "mail")
@@ -409,6 +416,8 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # An expected refusal (a 4xx) in one line, without the traceback Django gives it.
+    "filters": {"expected_refusals": {"()": "config.logs.ExpectedRefusals"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["expected_refusals"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
