@@ -56,6 +56,8 @@ format: install
 # Extract new strings into locale/zh_Hans and compile them (needs GNU gettext).
 messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=tests --no-obsolete
+	@# No string changed, only the extraction date: keep the catalogue as it was (a clean tree).
+	@if git diff --quiet -I'^"POT-Creation-Date: ' -- locale 2>/dev/null; then git checkout -q -- locale; fi
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 # Benchmarks print their figures; run them on PostgreSQL (DATABASE_URL) for the real numbers.
