@@ -51,6 +51,7 @@ opened = client.get("/t/" + TOKEN, secure=True)
 page = client.get("/t/", secure=True)
 sweep()
 call_command("rollup_rebuild", verbosity=0)
+call_command("attachments_check")  # fails if a restored row lost its file
 agent = User.objects.get(username=AGENT)
 new = case_receive(
     by=agent, customer=case.customer, channel="phone", category="product_quality",
