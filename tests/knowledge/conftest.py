@@ -37,9 +37,16 @@ NOISY_DRUM = {
 }
 
 pg_only = postgresql_only("full-text search")
-sqlite_only = pytest.mark.skipif(
-    connection.vendor != "sqlite", reason="the SQLite fallback (run without DATABASE_URL)"
-)
+
+
+def sqlite_only(test):
+    """A test of the SQLite fallback: marked ``sqlite`` (CI runs those apart, on SQLite) and
+    skipped on PostgreSQL."""
+    skipped = pytest.mark.skipif(
+        connection.vendor != "sqlite",
+        reason="the SQLite fallback (run without DATABASE_URL; CI runs it apart, -m sqlite)",
+    )
+    return pytest.mark.sqlite(skipped(test))
 
 
 @pytest.fixture
