@@ -147,3 +147,20 @@ def test_an_unreachable_database_is_503_json_and_liveness_still_answers(client):
     assert "OperationalError" in body["checks"]["database"]["error"]
     assert body["checks"]["cache"]["ok"] and body["checks"]["broker"]["ok"]
     assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
+
+
+def test_a_migration_not_applied_is_not_ready(client, swept, monkeypatch):
+    """As after deploying new code before `migrate` ran: the newest migration's record gone
+    (in this test's transaction only)."""
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from config import health
+
+    monkeypatch.setattr(health, "_migrated", False)
+    newest = MigrationRecorder.Migration.objects.filter(app="complaints").order_by("-id").first()
+    newest.delete()
+
+    status, body = ready(client)
+
+    assert (status, body["failing"]) == (503, ["migrations"])
+    assert body["checks"]["migrations"]["unapplied"] >= 1
