@@ -8,10 +8,14 @@
   finished within three of its intervals, and the customer notices' outbox (how many wait, and
   for how long the oldest has).
 
-Both answer JSON, never HTML, whatever fails: a check that raises is a failed check."""
+Both answer JSON, never HTML, whatever fails: a check that raises is a failed check. What went
+wrong (an error's text names hosts, ports, database names) is told to callers on the machine or
+the private network — the load balancer, compose, a monitor — and to no one else, who see only
+which checks fail."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -130,6 +134,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _insider(request: HttpRequest) -> bool:
+    """A caller on this machine or the private network (or any, with DEBUG on)."""
+    from intake.ratelimit import client_address
+
+    if settings.DEBUG:
+        return True
+    try:
+        address = ipaddress.ip_network(client_address(request), strict=False).network_address
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private
+
+
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: each part checked and named; 503 with ``failing`` when one fails."""
@@ -145,6 +162,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
             if name == "database":
                 connection.close()  # a broken connection is not reused by the next check
     failing = [name for name, result in results.items() if not result["ok"]]
+    if not _insider(request):
+        results = {name: {"ok": result["ok"]} for name, result in results.items()}
     return JsonResponse(
         {"status": "fail" if failing else "ok", "failing": failing, "checks": results},
         status=503 if failing else 200,

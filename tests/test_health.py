@@ -164,3 +164,16 @@ def test_a_migration_not_applied_is_not_ready(client, swept, monkeypatch):
 
     assert (status, body["failing"]) == (503, ["migrations"])
     assert body["checks"]["migrations"]["unapplied"] >= 1
+
+
+def test_a_caller_from_outside_sees_which_checks_fail_but_not_why(client, db, settings):
+    """An error's text names hosts and databases: only the machine and the private network
+    (load balancer, compose, monitors) are told it."""
+    settings.DEBUG = False
+
+    inside = client.get("/readyz", REMOTE_ADDR="10.0.0.7").json()
+    outside = client.get("/readyz", REMOTE_ADDR="8.8.8.8").json()
+
+    assert inside["failing"] == outside["failing"] == ["sweep"]  # no sweep ran here
+    assert "limit_seconds" in inside["checks"]["sweep"]
+    assert outside["checks"] == {name: {"ok": name != "sweep"} for name in inside["checks"]}
