@@ -6,7 +6,7 @@
   fails, with the failing ones listed under ``failing``. The parts: the database, the
   migrations applied, the cache and the broker (Redis in production), the deadline sweep
   finished within three of its intervals, and the customer notices' outbox (how many wait, and
-  for how long the oldest has).
+  how long the most overdue has waited past its due moment).
 
 Both answer JSON, never HTML, whatever fails: a check that raises is a failed check. What went
 wrong (an error's text names hosts, ports, database names) is told to callers on the machine or
@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -96,22 +96,25 @@ def _sweep() -> dict[str, Any]:
 
 
 def _outbox() -> dict[str, Any]:
+    """How many customer notices wait, and how long the most overdue one has waited past the
+    moment it was due: a notice waiting out its retry backoff (a mail server refusing for an
+    hour) is not a backlog; one due and not sent is (through the partial index notice_due)."""
     from conversation.models import Notice
 
-    waiting = Notice.objects.filter(status=Notice.Status.PENDING).aggregate(
-        count=Count("pk"), oldest=Min("created_at")
+    now = timezone.now()
+    pending = Notice.objects.filter(status=Notice.Status.PENDING)
+    waiting = pending.aggregate(
+        count=Count("pk"), due_since=Min("next_attempt_at", filter=Q(next_attempt_at__lte=now))
     )
-    age = (
-        None if waiting["oldest"] is None else (timezone.now() - waiting["oldest"]).total_seconds()
-    )
+    overdue = None if waiting["due_since"] is None else (now - waiting["due_since"]).total_seconds()
     return {
         "ok": waiting["count"] <= settings.READY_OUTBOX_MAX_WAITING
-        and (age is None or age <= settings.READY_OUTBOX_MAX_AGE),
+        and (overdue is None or overdue <= settings.READY_OUTBOX_MAX_AGE),
         "waiting": waiting["count"],
-        "oldest_seconds": None if age is None else round(age),
+        "oldest_due_seconds": None if overdue is None else round(overdue),
         "limits": {
             "waiting": settings.READY_OUTBOX_MAX_WAITING,
-            "oldest_seconds": settings.READY_OUTBOX_MAX_AGE,
+            "oldest_due_seconds": settings.READY_OUTBOX_MAX_AGE,
         },
     }
 

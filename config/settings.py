@@ -286,7 +286,7 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=20)
 # The deadline sweep (escalation.sweep): every SWEEP_INTERVAL seconds, one minute by default.
 SWEEP_INTERVAL = env.int("SWEEP_INTERVAL", default=60)
 # /readyz (config/health.py) fails when more customer notices than this wait in the outbox, or
-# the oldest has waited longer than this many seconds.
+# one has been due and unsent for longer than this many seconds.
 READY_OUTBOX_MAX_WAITING = env.int("READY_OUTBOX_MAX_WAITING", default=1000)
 READY_OUTBOX_MAX_AGE = env.int("READY_OUTBOX_MAX_AGE", default=900)
 # Editable in the admin (escalation.ScheduledJob rows override these by name).

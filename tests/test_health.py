@@ -89,14 +89,18 @@ def test_an_outbox_that_waits_too_long_or_too_much_is_not_ready(client, swept, a
     settings.READY_OUTBOX_MAX_AGE = 60
     assert ready(client)[0] == 200
 
-    Notice.objects.update(created_at=timezone.now() - timedelta(minutes=2))
+    # Waiting out a retry's backoff is not a backlog; due two minutes ago and not sent is.
+    Notice.objects.update(next_attempt_at=timezone.now() + timedelta(minutes=30))
+    backing_off = ready(client)[0]
+    Notice.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=2))
     old_status, old = ready(client)
     settings.READY_OUTBOX_MAX_AGE = 900
     settings.READY_OUTBOX_MAX_WAITING = 0
     many_status, many = ready(client)
 
+    assert backing_off == 200
     assert (old_status, old["failing"]) == (503, ["outbox"])
-    assert old["checks"]["outbox"]["oldest_seconds"] >= 120
+    assert old["checks"]["outbox"]["oldest_due_seconds"] >= 120
     assert (many_status, many["failing"]) == (503, ["outbox"])
     assert many["checks"]["outbox"]["waiting"] == 1
 
