@@ -88,6 +88,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every answer (a redirect too) says its X-Request-ID (config/request_id.py).
+    "config.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files in production; runserver serves them itself in DEBUG.
     *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
@@ -413,11 +415,33 @@ if not DEBUG:
         # Asking browsers to preload HSTS is the domain owner's decision, not a default.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
+# JSON lines in production (a log collector reads them), plain lines while developing; each
+# with the request's or task's id (config/logs.py, config/request_id.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # An expected refusal (a 4xx) in one line, without the traceback Django gives it.
-    "filters": {"expected_refusals": {"()": "config.logs.ExpectedRefusals"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["expected_refusals"]}},
+    "filters": {
+        "expected_refusals": {"()": "config.logs.ExpectedRefusals"},
+        "request_id": {"()": "config.logs.RequestIdFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["expected_refusals", "request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# The worker logs through the same handler (JSON, request ids) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
