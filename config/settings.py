@@ -418,6 +418,8 @@ if not DEBUG:
 # JSON lines in production (a log collector reads them), plain lines while developing; each
 # with the request's or task's id (config/logs.py, config/request_id.py).
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
