@@ -3,6 +3,8 @@ from, and which inbound messages were taken in."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -133,6 +135,16 @@ class Notice(models.Model):
     @property
     def address_masked(self) -> str:
         return mask(self.address)
+
+    @property
+    def is_late(self) -> bool:
+        """Due and still not sent after ``READY_OUTBOX_MAX_AGE`` seconds: the broker, the worker
+        or the mail or SMS service is behind (what /readyz reports too). One waiting out its
+        retry backoff is not late."""
+        if self.status != self.Status.PENDING or self.next_attempt_at is None:
+            return False
+        late_after = timedelta(seconds=settings.READY_OUTBOX_MAX_AGE)
+        return self.next_attempt_at < timezone.now() - late_after
 
 
 def mask(address: str) -> str:

@@ -719,6 +719,22 @@ def test_the_timeline_shows_a_pending_sms_notice_with_its_masked_number(client, 
     assert MOBILE not in item
 
 
+def test_the_timeline_says_a_notice_due_long_ago_and_not_sent_is_late(client, case, agent):
+    """The broker or the worker is away: the acknowledgement, due 20 minutes ago, waits. The
+    page says so (what /readyz calls late); one just written, or waiting out a retry's backoff,
+    is not. (Late: due READY_OUTBOX_MAX_AGE, 15 minutes, ago.)"""
+    fresh = timeline_item(case_page(client, agent, case), "received")
+    Notice.objects.filter(case=case).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+    backing_off = timeline_item(case_page(client, agent, case), "received")
+    Notice.objects.filter(case=case).update(next_attempt_at=timezone.now() - timedelta(minutes=20))
+    late = timeline_item(case_page(client, agent, case), "received")
+
+    assert 'data-testid="notice-late"' not in fresh
+    assert 'data-testid="notice-late"' not in backing_off
+    assert 'data-testid="notice-late"' in late
+    assert "not sent yet: due since" in late and "goes as soon as it is back" in late
+
+
 def test_the_timeline_shows_a_notice_the_mail_server_refused_with_the_error(client, case, agent):
     with override_settings(MAILERS=refusing_mailers()):
         notices_deliver()
