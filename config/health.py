@@ -99,7 +99,7 @@ def _outbox() -> dict[str, Any]:
     """How many customer notices wait, and how long the most overdue one has waited past the
     moment it was due: a notice waiting out its retry backoff (a mail server refusing for an
     hour) is not a backlog; one due and not sent is (through the partial index notice_due)."""
-    from conversation.models import Notice
+    from conversation.models import Notice, late_after
 
     now = timezone.now()
     pending = Notice.objects.filter(status=Notice.Status.PENDING)
@@ -109,12 +109,12 @@ def _outbox() -> dict[str, Any]:
     overdue = None if waiting["due_since"] is None else (now - waiting["due_since"]).total_seconds()
     return {
         "ok": waiting["count"] <= settings.READY_OUTBOX_MAX_WAITING
-        and (overdue is None or overdue <= settings.READY_OUTBOX_MAX_AGE),
+        and (overdue is None or overdue <= late_after().total_seconds()),
         "waiting": waiting["count"],
         "oldest_due_seconds": None if overdue is None else round(overdue),
         "limits": {
             "waiting": settings.READY_OUTBOX_MAX_WAITING,
-            "oldest_due_seconds": settings.READY_OUTBOX_MAX_AGE,
+            "oldest_due_seconds": round(late_after().total_seconds()),
         },
     }
 

@@ -143,8 +143,13 @@ class Notice(models.Model):
         retry backoff is not late."""
         if self.status != self.Status.PENDING or self.next_attempt_at is None:
             return False
-        late_after = timedelta(seconds=settings.READY_OUTBOX_MAX_AGE)
-        return self.next_attempt_at < timezone.now() - late_after
+        return self.next_attempt_at < timezone.now() - late_after()
+
+
+def late_after() -> timedelta:
+    """How long a notice may stay due and unsent before it is late: the one rule of the
+    timeline's mark (``Notice.is_late``) and of /readyz's outbox check."""
+    return timedelta(seconds=settings.READY_OUTBOX_MAX_AGE)
 
 
 def mask(address: str) -> str:

@@ -19,7 +19,6 @@ from complaints.errors import AccessDenied, InvalidInput
 from complaints.models import Case, CaseEvent, Customer
 from conversation.models import Notice, NoticeKind
 
-from ..caches import cache_clear
 from ..factories import CustomerFactory, intake_form, receive
 
 pytestmark = pytest.mark.django_db
@@ -55,14 +54,6 @@ def timeline_item(page: str, kind: str) -> str:
     )
     assert match, f"no {kind} event on the timeline"
     return " ".join(match.group(0).split())
-
-
-@pytest.fixture(autouse=True)
-def _cache_cleared():
-    """The customer's pages and the public form count requests per address in the cache."""
-    cache_clear()
-    yield
-    cache_clear()
 
 
 @pytest.fixture

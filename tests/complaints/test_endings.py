@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from urllib.parse import quote, urlencode
 
 import pytest
 from django.conf import settings
@@ -37,8 +36,7 @@ from reporting.figures import LiveFigures
 from reporting.quality import outcomes
 
 from ..api.conftest import case_url, error
-from ..caches import cache_clear
-from ..conversation.test_sms_inbound import TOKEN
+from ..conversation.test_sms_inbound import TENCENT_SMS_URL
 from ..conversation.test_sms_inbound import reply as text_in
 from ..factories import CustomerFactory, receive, receive_case, walk
 from ..intake.test_inbound_email import auth, post, postmark
@@ -122,29 +120,11 @@ def satisfaction() -> dict:
 # ---------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(autouse=True)
-def _cache_cleared():
-    """The tracking page and the API count requests in the cache, which outlives a test."""
-    cache_clear()
-    yield
-    cache_clear()
-
-
 @pytest.fixture
 def tencent(settings):
     """Texts come in through Tencent's reply callback (as in tests/conversation/
     test_sms_inbound.py)."""
-    query = urlencode(
-        {
-            "sdk_app_id": "1400000000",
-            "sign_name": "Heed",
-            "template_id": "1234567",
-            "region": "ap-guangzhou",
-            "callback_token": TOKEN,
-        },
-        quote_via=quote,
-    )
-    settings.SMS_URL = f"tencent://AKIDtest:secret@sms.tencentcloudapi.com?{query}"
+    settings.SMS_URL = TENCENT_SMS_URL
 
 
 @pytest.fixture
@@ -162,16 +142,6 @@ def received(agent, li_na):
 @pytest.fixture
 def case(received) -> Case:
     return received.case
-
-
-@pytest.fixture
-def at(case, agent, after_sales, handler):
-    """Move the case forward to a step, the handler of After-sales responsible."""
-
-    def move(step: str) -> Case:
-        return walk(case, to=step, by=agent, department=after_sales, person=handler)
-
-    return move
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from complaints.errors import InvalidInput, TransitionRefused
 from complaints.merging import case_merge
 from complaints.models import Case, CaseEvent, Step
 
-from ..caches import cache_clear
 from ..factories import CustomerFactory, receive, receive_case, walk
 
 pytestmark = pytest.mark.django_db
@@ -76,14 +75,6 @@ def listed(list_page: str) -> set[str]:
     return set(re.findall(r'<td><a href="/cases/([^/"]+)/"', list_page))
 
 
-@pytest.fixture(autouse=True)
-def _cache_cleared():
-    """The tracking pages count requests per address in the cache, which outlives a test."""
-    cache_clear()
-    yield
-    cache_clear()
-
-
 @pytest.fixture
 def clock(time_machine):
     """Time held still at T0; ``clock(moment)`` moves it."""
@@ -104,16 +95,6 @@ def received(agent):
 @pytest.fixture
 def case(received) -> Case:
     return received.case
-
-
-@pytest.fixture
-def at(case, agent, after_sales, handler):
-    """Move the case forward to a step, the handler responsible for it."""
-
-    def move(step: str) -> Case:
-        return walk(case, to=step, by=agent, department=after_sales, person=handler)
-
-    return move
 
 
 @pytest.fixture

@@ -28,19 +28,22 @@ TENCENT = "/sms/tencent/inbound/"
 TWILIO = "/sms/twilio/inbound/"
 
 
+# Texts come in through Tencent's reply callback, which sends TOKEN back.
+TENCENT_SMS_URL = "tencent://AKIDtest:secret@sms.tencentcloudapi.com?" + urlencode(
+    {
+        "sdk_app_id": "1400000000",
+        "sign_name": "Heed",
+        "template_id": "1234567",
+        "region": "ap-guangzhou",
+        "callback_token": TOKEN,
+    },
+    quote_via=quote,
+)
+
+
 @pytest.fixture
 def tencent(settings):
-    query = urlencode(
-        {
-            "sdk_app_id": "1400000000",
-            "sign_name": "Heed",
-            "template_id": "1234567",
-            "region": "ap-guangzhou",
-            "callback_token": TOKEN,
-        },
-        quote_via=quote,
-    )
-    settings.SMS_URL = f"tencent://AKIDtest:secret@sms.tencentcloudapi.com?{query}"
+    settings.SMS_URL = TENCENT_SMS_URL
 
 
 def reply(client, text: str, *, mobile: str = "13800138000", at: int | None = None, token=TOKEN):
