@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField, RangeField
 from django_filters.widgets import DateRangeWidget
 
-from complaints.filters import CaseFilter
+from complaints.filters import AnyOfFilter, CaseFilter
 from complaints.models import Customer, Tier
 from complaints.services import phone_normalize
 from escalation.models import Approval, Escalation
@@ -58,7 +58,7 @@ class DateTimeRangeFilter(filters.IsoDateTimeFromToRangeFilter):
 
 
 class ApiCaseFilter(CaseFilter):
-    tier = filters.MultipleChoiceFilter(label=_("Tier"), choices=Tier.choices)
+    tier = AnyOfFilter(label=_("Tier"), choices=Tier.choices)
     customer = IdFilter(label=_("Customer"), field_name="customer_id")
 
 
@@ -88,10 +88,8 @@ class CustomerFilter(filters.FilterSet):
 
 
 class EscalationFilter(filters.FilterSet):
-    tier = filters.MultipleChoiceFilter(
-        label=_("To tier"), field_name="to_tier", choices=Tier.choices
-    )
-    reason = filters.MultipleChoiceFilter(label=_("Reason"), choices=Escalation.Reason.choices)
+    tier = AnyOfFilter(label=_("To tier"), field_name="to_tier", choices=Tier.choices)
+    reason = AnyOfFilter(label=_("Reason"), choices=Escalation.Reason.choices)
     acknowledged = filters.BooleanFilter(
         label=_("Acknowledged"), field_name="acknowledged_at", lookup_expr="isnull", exclude=True
     )
@@ -116,7 +114,7 @@ class EscalationFilter(filters.FilterSet):
 
 
 class ApprovalFilter(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(label=_("Status"), choices=Approval.Status.choices)
+    status = AnyOfFilter(label=_("Status"), choices=Approval.Status.choices)
     case = filters.CharFilter(label=_("Case"), field_name="case__reference")
     queue = filters.BooleanFilter(
         label=_("Waiting for my tier"),

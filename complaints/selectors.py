@@ -47,9 +47,11 @@ def overdue_q(now: datetime | None = None) -> Q:
 def case_list(*, user: User, qs: QuerySet[Case] | None = None) -> QuerySet[Case]:
     """Cases for a list page with everything a row shows, in a fixed number of queries."""
     qs = cases_visible_to(user=user) if qs is None else qs
-    return qs.select_related(
-        "customer", "owner", "department", "merged_into", "repeat_of"
-    ).annotate(is_overdue=ExpressionWrapper(overdue_q(), output_field=BooleanField()))
+    return (
+        qs.select_related("customer", "owner", "department", "merged_into", "repeat_of")
+        .defer("search_vector")
+        .annotate(is_overdue=ExpressionWrapper(overdue_q(), output_field=BooleanField()))
+    )
 
 
 def my_cases(*, user: User) -> QuerySet[Case]:

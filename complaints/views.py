@@ -30,6 +30,7 @@ from .forms import (
     StepForm,
 )
 from .models import Case, Step
+from .paging import DeferredJoinPaginator
 
 PAGE_SIZE = 25
 
@@ -47,7 +48,13 @@ def _case_list(request: HttpRequest, *, scope: str) -> HttpResponse:
     rows = case_filter.qs if case_filter.is_bound else qs
     if case_filter.is_bound and not case_filter.is_valid():
         rows = qs.none()
-    page = Paginator(rows.order_by(*rows.query.order_by or ["-received_at"], "-pk"), PAGE_SIZE)
+    page = DeferredJoinPaginator(
+        rows.order_by(*rows.query.order_by or ["-received_at"], "-pk"),
+        PAGE_SIZE,
+        rows=lambda keys: selectors.case_list(
+            user=request.user, qs=Case.objects.filter(pk__in=keys)
+        ),
+    )
     page_obj = page.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import DateRangeField
 
+from complaints.filters import AnyOfFilter
 from complaints.models import (
     Case,
     CaseEvent,
@@ -116,7 +117,7 @@ DEADLINE_STATES = {
 class ReportCaseFilter(ReportFilter):
     """The cases behind one figure of the dashboard."""
 
-    step = filters.MultipleChoiceFilter(label=_("Step"), choices=Step.choices)
+    step = AnyOfFilter(label=_("Step"), choices=Step.choices)
     milestone = filters.ChoiceFilter(
         label=_("Milestone"), choices=Milestone.choices, method="by_deadline"
     )

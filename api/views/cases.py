@@ -25,6 +25,7 @@ from complaints.models import Case, CaseEvent
 from ..errors import PreconditionRequired
 from ..filters import ApiCaseFilter
 from ..idempotency import idempotent
+from ..pagination import DeferredJoinPagination
 from ..permissions import WorksWithCases
 from ..serializers import (
     AssignmentSerializer,
@@ -110,6 +111,13 @@ class CaseViewSet(
         qs = self.filter_queryset(self.get_queryset())
         if request.query_params.get("ordering"):
             qs = qs.order_by(*qs.query.order_by, "-pk")
+        # The page's cases found first, then read with their joins (complaints.paging); DRF
+        # keeps a view's paginator in ``_paginator``, which get_paginated_response reads too.
+        self._paginator = DeferredJoinPagination(
+            rows=lambda keys: selectors.case_list(
+                user=request.user, qs=Case.objects.filter(pk__in=keys)
+            )
+        )
         page = self.paginate_queryset(qs)
         data = CaseSummarySerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
