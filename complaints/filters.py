@@ -1,17 +1,34 @@
 """The case lists' filters (django-filter)."""
 
 import django_filters as filters
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .forms import staff_who_work_cases
 from .models import Case, Category, Channel, Department, Step, Urgency
+from .search import cases_search
 from .selectors import overdue_q
+
+
+class AnyOfFilter(filters.MultipleChoiceFilter):
+    """Rows whose own column holds any of the chosen values: one ``IN``, without DISTINCT.
+
+    django-filter's multiple choice ORs one condition per value and adds ``SELECT DISTINCT``,
+    made for a filter across a to-many join. Over a case's own column it needs none, and
+    DISTINCT over every column of a case made each ``?step=`` list sort and count its whole
+    result: 0.3 s at 100,000 cases (issue 19)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs | {"distinct": False})
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return self.get_method(qs)(**{f"{self.field_name}__in": sorted(set(value))})
 
 
 class CaseFilter(filters.FilterSet):
     q = filters.CharFilter(label=_("Search"), method="search")
-    step = filters.MultipleChoiceFilter(label=_("Step"), choices=Step.choices)
+    step = AnyOfFilter(label=_("Step"), choices=Step.choices)
     urgency = filters.ChoiceFilter(label=_("Urgency"), choices=Urgency.choices)
     channel = filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices)
     category = filters.ChoiceFilter(label=_("Category"), choices=Category.choices)
@@ -57,17 +74,7 @@ class CaseFilter(filters.FilterSet):
         fields: list[str] = []
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(reference__icontains=value)
-            | Q(customer__name__icontains=value)
-            | Q(customer__phone__icontains=value)
-            | Q(customer__email__icontains=value)
-            | Q(description__icontains=value)
-            | Q(order_number__icontains=value)
-        )
+        return cases_search(queryset, value)
 
     def filter_overdue(self, queryset, name, value):
         if value is None:

@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -178,6 +179,8 @@ class Customer(models.Model):
         ordering = ["name"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        # Lists sorted by customer read them in name order (search by name: migration 0019).
+        indexes = [models.Index(fields=["name"], name="customer_name")]
         constraints = [
             models.UniqueConstraint(
                 fields=["phone"], condition=~Q(phone=""), name="customer_phone_unique"
@@ -358,6 +361,9 @@ class Case(models.Model):
         db_index=False,
     )
     merged_at = models.DateTimeField(_("merged"), null=True, blank=True, editable=False)
+    # Kept by the services, never by a form: the search terms of the case's own text
+    # (``complaints.search``), on PostgreSQL only, indexed with GIN (migration 0019).
+    search_vector = SearchVectorField(null=True, editable=False)
     # Bumped by every change; a write naming an older version is refused (no lost updates).
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

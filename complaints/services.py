@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import attachments, lifecycle, repeats, signals
+from . import attachments, lifecycle, repeats, search, signals
 from .access import case_can_work
 from .contact import channel_unreachable
 from .errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
@@ -326,7 +326,9 @@ def _receive(
         changes["urgency"] = [case.urgency, raised]
         case.urgency = raised
     case.reference = _reference_next(received_at)
+    case.search_vector = search.search_vector_of(case)
     case.save()
+    del case.search_vector  # saved as an expression: left unloaded (a deferred field)
     # This case's repeat flag, and that of the customer's later cases (a backdated complaint).
     repeats.repeats_refresh(customer_ids=[customer.pk], since=received_at)
     token = tracking_token_issue(case=case)
@@ -382,7 +384,13 @@ def _event_note(note: str, *, field: str = "note", limit: int | None = None) -> 
 
 def _save(case: Case, fields: list[str]) -> None:
     case.version += 1
+    searched = bool(set(fields) & set(search.SEARCHED_FIELDS))
+    if searched:
+        case.search_vector = search.search_vector_of(case)
+        fields = [*fields, "search_vector"]
     case.save(update_fields=[*fields, "version", "updated_at"])
+    if searched:
+        del case.search_vector  # saved as an expression: left unloaded (a deferred field)
 
 
 @transaction.atomic

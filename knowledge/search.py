@@ -6,7 +6,7 @@ reply template C), written by the services with every change and indexed with GI
 0001), and a text is matched with a ``tsquery`` of its terms joined by OR, ranked by
 ``ts_rank``. English is read with the ``english`` configuration (stemmed: "bangs" finds
 "bang"); Chinese, which PostgreSQL cannot cut into words, as character bigrams with the
-``simple`` one (``knowledge.text``). On SQLite the same terms are counted in Python (title
+``simple`` one (``complaints.text``). On SQLite the same terms are counted in Python (title
 words three times), over the articles the category already narrows down to: one query either
 way, however many articles there are.
 """
@@ -22,9 +22,9 @@ from django.db import connection
 from django.db.models import Case as CaseWhen
 from django.db.models import F, Q, QuerySet, Value, When
 
+from complaints import text
 from complaints.models import Case
 
-from . import text
 from .models import Article
 
 # How many articles the case page suggests.

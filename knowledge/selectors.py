@@ -14,12 +14,13 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from complaints import text
 from complaints.access import case_can_work
 from complaints.models import Case, CaseEvent, Category, Remedy, RootCause, Tier, User
 from complaints.placeholders import PLACEHOLDERS, case_values, template_fill
 from escalation.approvals import ceilings, tier_needed
 
-from . import search, text
+from . import search
 from .access import article_versions_visible_to, articles_visible_to, user_can_edit_articles
 from .models import BILINGUAL_FIELDS, CONTENT_FIELDS, Article, ArticleVersion
 from .services import case_has_good_outcome

@@ -1,7 +1,7 @@
 # ruff: noqa: RUF001  (Chinese text is written with Chinese punctuation)
 """Reading text in English and Chinese for the knowledge base: search terms and diff pieces."""
 
-from knowledge import text
+from complaints import text
 
 
 def test_chinese_is_cut_into_bigrams_and_english_into_words_without_stop_words():
