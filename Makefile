@@ -61,8 +61,10 @@ messages: install
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 # Benchmarks print their figures; run them on PostgreSQL (DATABASE_URL) for the real numbers.
+# The volume benchmarks keep their own database (tests/bench/volume): a pytest run of their own.
 bench: install
-	$(BIN)/pytest tests/bench -m bench -s -q --numprocesses=0
+	$(BIN)/pytest tests/bench/volume -m bench -s -q --numprocesses=0
+	$(BIN)/pytest tests/bench -m bench -s -q --numprocesses=0 --ignore=tests/bench/volume
 
 check: install
 	DEBUG=false ALLOWED_HOSTS=heed.example EMAIL_URL=smtp+tls://heed.example:587 \

@@ -28,7 +28,6 @@ worker here, and the sweep sends the whole outbox itself before it returns, whic
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import pytest
@@ -42,32 +41,13 @@ from escalation.models import Deadline, Escalation, Milestone, Policy
 from escalation.policies import policy_for
 from escalation.sweep import BATCH_SIZE, sweep
 
+from .copy import copy_rows
+
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 
 URGENCY, CATEGORY = "yellow", "product_quality"
 # Open steps before Decide is finished: all three deadlines of each case are still to be met.
 OPEN_STEPS = (Step.RECEIVE, Step.LISTEN, Step.ANALYSE, Step.DECIDE)
-
-
-def _copy(model, rows: Iterable[dict], **fixed) -> int:
-    """``COPY`` rows into the model's table: every concrete field but the primary key, from
-    ``fixed`` or the row, else the field's default. Returns how many were written."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    template = model(**fixed)
-    # pre_save: what a save would write (auto_now and auto_now_add fields included).
-    base = {f.attname: f.get_db_prep_save(f.pre_save(template, True), connection) for f in fields}
-    names = [f.attname for f in fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    count = 0
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row([row.get(name, base[name]) for name in names])
-            count += 1
-    return count
 
 
 def _grow_to(n: int, *, due: int, policy: Policy, customer, agent, handler, department) -> None:
@@ -85,7 +65,7 @@ def _grow_to(n: int, *, due: int, policy: Policy, customer, agent, handler, depa
             return now - timedelta(days=2, minutes=i % 60)
         return now - timedelta(minutes=i % 1000)
 
-    _copy(
+    copy_rows(
         Case,
         (
             {
@@ -142,7 +122,7 @@ def _grow_to(n: int, *, due: int, policy: Policy, customer, agent, handler, depa
                     row["next_check_at"] = min(due_at, warn_at, warn_before_at)
                 yield row
 
-    _copy(
+    copy_rows(
         Deadline,
         deadlines(),
         policy=policy,
