@@ -49,6 +49,23 @@ def _latest_earlier_case() -> Subquery:
     )
 
 
+def repeat_of_at_receipt(*, customer_id: int, received_at: datetime) -> int | None:
+    """The ``repeat_of`` of a case about to be received: the same customer's latest earlier case
+    within ``REPEAT_WINDOW`` (as ``_latest_earlier_case``), read before the case is written so
+    that its row is written whole. The caller holds the customer's row lock."""
+    return (
+        Case.objects.filter(
+            customer_id=customer_id,
+            merged_into__isnull=True,
+            received_at__lt=received_at,
+            received_at__gte=received_at - REPEAT_WINDOW,
+        )
+        .order_by("-received_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def repeats_refresh(*, customer_ids: Iterable[int], since: datetime) -> int:
     """Recompute ``repeat_of`` of these customers' cases received from ``since`` to
     ``REPEAT_WINDOW`` after it: the only cases whose earlier cases a case received (or merged

@@ -16,8 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxLengthValidator, validate_email
-from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -181,10 +180,18 @@ def _reference_next(at: datetime) -> str:
     the intake commits, so concurrent intakes get distinct numbers; a rolled-back intake may
     leave a gap, which is fine."""
     period = timezone.localtime(at).strftime("%Y%m")
-    ReferenceSequence.objects.get_or_create(period=period)
-    ReferenceSequence.objects.filter(period=period).update(last=F("last") + 1)
-    last = ReferenceSequence.objects.values_list("last", flat=True).get(period=period)
-    return f"C{period}-{last:05d}"
+    with connection.cursor() as cursor:
+        # One statement (PostgreSQL and SQLite 3.35+ both return the row an UPDATE wrote).
+        cursor.execute(
+            "UPDATE complaints_referencesequence SET last = last + 1 WHERE period = %s "
+            "RETURNING last",
+            [period],
+        )
+        row = cursor.fetchone()
+    if row is None:  # the month's first complaint
+        ReferenceSequence.objects.get_or_create(period=period)
+        return _reference_next(at)
+    return f"C{period}-{row[0]:05d}"
 
 
 @dataclass(frozen=True)
@@ -289,6 +296,7 @@ def case_receive(
         actor=by,
         customer=customer,
         received_at=received_at or timezone.now(),
+        backdated=received_at is not None,
         data={
             "channel": channel,
             "category": category,
@@ -310,7 +318,10 @@ def _receive(
     customer: Customer,
     received_at: datetime,
     data: dict[str, Any],
+    backdated: bool = False,
 ) -> Received:
+    """``backdated``: received before now (``received_at`` given), so the customer may have
+    later cases, whose repeat flags are then written again."""
     case = Case(customer=customer, receiver=receiver, owner=owner, received_at=received_at)
     _apply(case, data, lifecycle.STEP_FIELDS[Step.RECEIVE])
     missing = [str(r.message) for r in lifecycle.MOVES[(Step.RECEIVE, Step.LISTEN)].missing(case)]
@@ -327,10 +338,14 @@ def _receive(
         case.urgency = raised
     case.reference = _reference_next(received_at)
     case.search_vector = search.search_vector_of(case)
+    case.repeat_of_id = repeats.repeat_of_at_receipt(
+        customer_id=customer.pk, received_at=received_at
+    )
     case.save()
     del case.search_vector  # saved as an expression: left unloaded (a deferred field)
-    # This case's repeat flag, and that of the customer's later cases (a backdated complaint).
-    repeats.repeats_refresh(customer_ids=[customer.pk], since=received_at)
+    if backdated:
+        # The customer's cases received after this one may now be its repeats.
+        repeats.repeats_refresh(customer_ids=[customer.pk], since=received_at)
     token = tracking_token_issue(case=case)
     event = CaseEvent.objects.create(
         case=case,
@@ -342,8 +357,11 @@ def _receive(
         changes=changes,
         customer_visible=True,
     )
+    # What the other apps write to the case row here they set on ``case`` too
+    # (``case_record``): nothing to read back. Its customer is read again when next used, as
+    # from a case read afresh (who holds the case later sees the customer as it is then).
     signals.case_received_in_transaction.send(sender=Case, case=case, event=event)
-    case.refresh_from_db()
+    Case.customer.field.delete_cached_value(case)
     transaction.on_commit(lambda: signals.case_received.send(sender=Case, case=case))
     return Received(case=case, tracking_token=token)
 

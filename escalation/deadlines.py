@@ -72,12 +72,26 @@ def deadlines_create(*, case: Case, round: int, starts_at: datetime) -> list[Dea
     return Deadline.objects.bulk_create(rows)
 
 
+def _open(deadline: Deadline) -> bool:
+    return not (deadline.met_at or deadline.superseded_at or deadline.paused_since)
+
+
+def earliest_due(deadlines: list[Deadline]) -> datetime | None:
+    """What ``Case.due_at`` is, of these deadlines (all of the case's current ones): the
+    earliest that is neither met, superseded nor paused."""
+    return min((d.due_at for d in deadlines if _open(d)), default=None)
+
+
 def case_due_refresh(*, case: Case) -> None:
     """Keep ``Case.due_at``: the earliest deadline of the case that is neither met, superseded
-    nor paused."""
+    nor paused (as ``earliest_due``, counted by the database)."""
     due = Deadline.objects.filter(
         case=case, met_at__isnull=True, superseded_at__isnull=True, paused_since__isnull=True
     ).aggregate(due=Min("due_at"))["due"]
+    case_due_set(case=case, due=due)
+
+
+def case_due_set(*, case: Case, due: datetime | None) -> None:
     if due != case.due_at:
         case_record(case=case, kind=None, set_fields={"due_at": due})
 

@@ -14,17 +14,25 @@ def policy_for(*, urgency: str, category: str) -> Policy:
     naming either (the stricter, by its closing limit, when a category policy and an urgency
     policy both match), then the default. Without a default the domain's defaults are seeded
     again (``escalation.defaults``), so a case can never be received without deadlines."""
-    candidates = list(
-        Policy.objects.filter(active=True, is_default=False)
-        .filter(Q(urgency="") | Q(urgency=urgency))
-        .filter(Q(category="") | Q(category=category))
+    # One query: the policies that could apply and the default, chosen between here.
+    rows = list(
+        Policy.objects.filter(
+            Q(is_default=True)
+            | Q(
+                Q(urgency="") | Q(urgency=urgency),
+                Q(category="") | Q(category=category),
+                active=True,
+                is_default=False,
+            )
+        )
     )
+    candidates = [p for p in rows if not p.is_default]
     if candidates:
         return min(
             candidates,
             key=lambda p: (-(bool(p.urgency) + bool(p.category)), p.closed_within, p.pk),
         )
-    default = Policy.objects.filter(is_default=True).first()
+    default = next((p for p in rows if p.is_default), None)
     if default is None:
         defaults_seed(policy_model=Policy, limit_model=AuthorityLimit, job_model=ScheduledJob)
         if not Policy.objects.filter(is_default=True).exists():

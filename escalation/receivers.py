@@ -30,8 +30,8 @@ selectors.EXTRA_CHANGE_LABELS.update(
 
 @receiver(signals.case_received_in_transaction, dispatch_uid="escalation.deadlines_at_receipt")
 def _deadlines_at_receipt(sender, case, event, **kwargs):
-    deadlines.deadlines_create(case=case, round=0, starts_at=case.received_at)
-    deadlines.case_due_refresh(case=case)
+    created = deadlines.deadlines_create(case=case, round=0, starts_at=case.received_at)
+    deadlines.case_due_set(case=case, due=deadlines.earliest_due(created))
 
 
 @receiver(signals.transition_checked, dispatch_uid="escalation.authority")

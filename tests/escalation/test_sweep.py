@@ -331,14 +331,14 @@ def test_the_sweeps_queries_do_not_grow_with_open_cases_that_are_not_due(
     assert with_two_hundred == with_ten
 
 
-# Each overdue case costs at most 16 queries, however many there are: its own savepoint (2, so
-# that one failing case cannot hold up the rest), save its deadline (1), find its policy (2),
+# Each overdue case costs at most 15 queries, however many there are: its own savepoint (2, so
+# that one failing case cannot hold up the rest), save its deadline (1), find its policy (1),
 # create the escalation in a savepoint (3), set the tier and write the event (2), find the
 # webhook subscriptions (1: none here, so no delivery is written), find the tier's people (2),
 # queue the two emails (1: the department head and the previous owner) and mark each one sent
 # (2). Locking a batch of deadlines and cases is one query; so is each chunk of emails sent
 # (notifications.CHUNK).
-QUERIES_PER_OVERDUE_CASE = 16
+QUERIES_PER_OVERDUE_CASE = 15
 
 
 def test_the_sweeps_queries_grow_linearly_with_the_overdue_cases(
