@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ComplaintsConfig(AppConfig):
     name = "complaints"
     verbose_name = _("Complaints")
+
+    def ready(self) -> None:
+        from . import navigation, selectors
+
+        navigation.counter_register(selectors.navigation_querysets)

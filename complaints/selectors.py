@@ -64,18 +64,26 @@ def my_cases(*, user: User) -> QuerySet[Case]:
     )
 
 
-def navigation_counts(*, user: User) -> dict[str, int]:
-    """My open cases, how many of them are overdue and how many wait for our answer to the
-    customer, in one query; for those who may take them, the open cases no one owns yet (sent
-    through the public form), in one more."""
-    counts = my_cases(user=user).aggregate(
-        open=Count("pk"),
-        overdue=Count("pk", filter=overdue_q()),
-        waiting=Count("pk", filter=Q(awaiting_reply_since__isnull=False)),
-    )
+def navigation_querysets(user: User) -> dict[str, QuerySet[Case]]:
+    """The header's counts of cases (``complaints.navigation``): my open cases, how many of them
+    are overdue and how many wait for our answer to the customer; for those who may take them,
+    the open cases no one owns yet (sent through the public form)."""
+    mine = my_cases(user=user)
+    querysets = {
+        "open": mine,
+        "overdue": mine.filter(overdue_q()),
+        "waiting": mine.filter(awaiting_reply_since__isnull=False),
+    }
     if user.has_perm("complaints.add_case"):
-        counts["unassigned"] = waiting_to_be_taken(user=user).count()
-    return counts
+        querysets["unassigned"] = waiting_to_be_taken(user=user)
+    return querysets
+
+
+def navigation_counts(*, user: User) -> dict[str, int]:
+    """``navigation_querysets`` counted, in one query."""
+    from .navigation import counts_at_once
+
+    return counts_at_once(user=user, querysets=navigation_querysets(user))
 
 
 def waiting_to_be_taken(*, user: User) -> QuerySet[Case]:

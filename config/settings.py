@@ -105,6 +105,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
+# Django's widget templates, with a select's options written in Python (config/forms.py).
+FORM_RENDERER = "config.forms.Renderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -116,7 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "complaints.context_processors.navigation",
+                "complaints.context_processors.navigation_counts",
                 "escalation.context_processors.queue_counts_nav",
                 "intake.context_processors.held_mail_nav",
             ],

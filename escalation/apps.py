@@ -9,4 +9,8 @@ class EscalationConfig(AppConfig):
     def ready(self) -> None:
         # receivers: connects to complaints.signals; schedule: records the periodic jobs' runs
         # (Celery's task signals).
-        from . import receivers, schedule  # noqa: F401
+        from complaints import navigation
+
+        from . import receivers, schedule, selectors  # noqa: F401
+
+        navigation.counter_register(selectors.queue_querysets)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from complaints.access import case_can_work
 from complaints.models import Case, Step, Tier, User
 
-from . import signals
 from .approvals import ceilings
 from .models import Approval, Deadline, Escalation, Milestone, Pause
 from .tiers import can_act_for_tier, user_tier
@@ -93,19 +92,14 @@ def approvals_waiting(*, user: User) -> QuerySet[Approval]:
     )
 
 
-def queue_counts(*, user: User) -> dict[str, int]:
-    """For the navigation: unacknowledged escalations and waiting approvals, two queries."""
+def queue_querysets(user: User) -> dict[str, QuerySet]:
+    """The header's queue counts (``complaints.navigation``): unacknowledged escalations and
+    waiting approvals for my tier(s); other apps add their own ``queue_*`` counts."""
     if not queue_tiers(user):
         return {}
-    escalations = escalation_queue(user=user).aggregate(n=Count("pk"))["n"]
-    approvals = approvals_waiting(user=user).aggregate(n=Count("pk"))["n"]
-    # What other apps escalate to the same tiers (corrective actions): one query each.
-    others = sum(n or 0 for _receiver, n in signals.queue_counted.send(sender=None, user=user))
     return {
-        "escalations": escalations,
-        "approvals": approvals,
-        "others": others,
-        "total": escalations + approvals + others,
+        "queue_escalations": escalation_queue(user=user),
+        "queue_approvals": approvals_waiting(user=user),
     }
 
 

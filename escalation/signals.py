@@ -16,8 +16,8 @@ own escalations in ``escalation.sources``):
 - ``queue_sections(request, now)``: receivers return HTML (already rendered and escaped) to
   show on the queue page below the cases escalated to the reader, or ``None``. Sent for the
   page and for its htmx refresh alike.
-- ``queue_counted(user)``: receivers return how many of their escalations wait for the user's
-  tier (unacknowledged), added to the navigation's queue count; ``0`` for none.
+- The navigation's queue count adds what other apps register as ``queue_*`` counts with
+  ``complaints.navigation.counter_register``.
 """
 
 from django.dispatch import Signal
@@ -25,4 +25,3 @@ from django.dispatch import Signal
 case_escalated_in_transaction = Signal()
 
 queue_sections = Signal()
-queue_counted = Signal()

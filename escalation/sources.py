@@ -13,7 +13,8 @@ imports none of those apps; they register here when they are ready (``AppConfig.
   outbox) and how its email reads.
 
 The managers' queue page shows what the registering apps render for it through
-``escalation.signals.queue_sections`` and counts what ``queue_counted`` answers.
+``escalation.signals.queue_sections``; their ``queue_*`` counts join the navigation's queue
+count (``complaints.navigation``).
 """
 
 from __future__ import annotations

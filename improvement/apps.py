@@ -10,3 +10,8 @@ class ImprovementConfig(AppConfig):
         from . import overdue, receivers  # noqa: F401  (connects to complaints.signals)
 
         overdue.register()  # the sweep's passes and the emails (escalation.sources)
+        from complaints import navigation
+
+        from . import selectors
+
+        navigation.counter_register(selectors.queue_querysets)

@@ -1,6 +1,6 @@
 """What the improvement app does when the core's and the escalation app's hooks fire: the panel
 on each case page (``complaints.signals.case_page_sections``), the escalated actions on the
-managers' queue (``escalation.signals.queue_sections``, ``queue_counted``), the demo data
+managers' queue (``escalation.signals.queue_sections``), the demo data
 (``complaints.signals.demo_seeded``)."""
 
 from __future__ import annotations
@@ -41,11 +41,6 @@ def _queue_section(sender, request, now, **kwargs):
         {"escalations": list(selectors.action_escalation_queue(user=request.user)), "now": now},
         request=request,
     )
-
-
-@receiver(escalation_signals.queue_counted, dispatch_uid="improvement.queue_count")
-def _queue_count(sender, user, **kwargs):
-    return selectors.action_queue_count(user=user)
 
 
 @receiver(signals.demo_seeded, dispatch_uid="improvement.demo")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from complaints.access import cases_visible_to
@@ -182,10 +182,11 @@ def action_escalation_queue(*, user: User) -> QuerySet[ActionEscalation]:
     )
 
 
-def action_queue_count(*, user: User) -> int:
+def queue_querysets(user: User) -> dict[str, QuerySet]:
+    """The actions' part of the header's queue count (``complaints.navigation``)."""
     if not queue_tiers(user):
-        return 0
-    return action_escalation_queue(user=user).aggregate(n=Count("pk"))["n"]
+        return {}
+    return {"queue_actions": action_escalation_queue(user=user)}
 
 
 # ---------------------------------------------------------------- the half-yearly summary

@@ -7,4 +7,8 @@ class IntakeConfig(AppConfig):
     verbose_name = _("Intake")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects to complaints.signals)
+        from complaints import navigation
+
+        from . import held, receivers  # noqa: F401  (receivers: connects to complaints.signals)
+
+        navigation.counter_register(held.navigation_querysets)

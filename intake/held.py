@@ -22,6 +22,11 @@ def held_waiting():
     return HeldEmail.objects.filter(released_at__isnull=True, discarded_at__isnull=True)
 
 
+def navigation_querysets(user) -> dict:
+    """The header's count of held mail (``complaints.navigation``), for who may take it in."""
+    return {"held_mail": held_waiting()} if user.has_perm("complaints.add_case") else {}
+
+
 @login_required
 @permission_required("complaints.add_case", raise_exception=True)
 @require_GET
