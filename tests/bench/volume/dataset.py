@@ -48,7 +48,7 @@ from tests.factories import staff
 from ..copy import copy_rows
 
 # Bump when what the generator writes changes: the next run rebuilds.
-VERSION = 4
+VERSION = 5
 CASES = int(os.environ.get("HEED_BENCH_CASES", "100000"))
 REPEAT_CUSTOMERS = 1_000
 CASES_PER_REPEAT_CUSTOMER = 5
@@ -291,7 +291,9 @@ def _build(*, agents, departments, handlers) -> None:
     _search_vectors(plans)
     with connection.cursor() as cursor:
         cursor.execute("INSERT INTO bench_dataset VALUES (%s, %s, now())", [VERSION, CASES])
-        cursor.execute("ANALYZE")
+        # As autovacuum would have left tables this size: statistics, and the visibility map
+        # that lets a count read an index alone.
+        cursor.execute("VACUUM ANALYZE")
 
 
 def _deadlines_plan(plans: list[dict], *, policy: Policy, now: datetime) -> None:
