@@ -16,7 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import F, Model
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -222,6 +222,7 @@ def notifications_deliver(
                 rows = rows.prefetch_related(
                     GenericPrefetch("subject", [s.queryset() for s in subjects])
                 )
+            delivered = []
             for row in rows:
                 row.attempts += 1
                 try:
@@ -236,9 +237,12 @@ def notifications_deliver(
                     log.warning(
                         "Notification %s not sent (attempt %s): %s", row.pk, row.attempts, exc
                     )
+                    row.save(update_fields=["attempts", "last_error", "next_attempt_at"])
                 else:
-                    row.sent_at = now
-                    row.next_attempt_at = None
-                    sent += 1
-                row.save(update_fields=["attempts", "last_error", "next_attempt_at", "sent_at"])
+                    delivered.append(row.pk)
+            # The chunk's sent rows marked in one statement, committed with the failures'.
+            Notification.objects.filter(pk__in=delivered).update(
+                attempts=F("attempts") + 1, last_error="", next_attempt_at=None, sent_at=now
+            )
+            sent += len(delivered)
     return sent

@@ -1,4 +1,4 @@
-"""Which time-limit policy a case follows. One function; nothing else chooses."""
+"""Which time-limit policy a case follows. One rule (``_choose``); nothing else chooses."""
 
 from __future__ import annotations
 
@@ -7,6 +7,27 @@ from django.db.models import Q
 
 from .defaults import defaults_seed
 from .models import AuthorityLimit, Policy, ScheduledJob
+
+
+def _applies(policy: Policy, urgency: str, category: str) -> bool:
+    return (
+        policy.active
+        and not policy.is_default
+        and policy.urgency in ("", urgency)
+        and policy.category in ("", category)
+    )
+
+
+def _choose(rows: list[Policy], urgency: str, category: str) -> Policy | None:
+    """Among ``rows`` (active policies and the default): the most specific that applies, the
+    stricter by its closing limit between equals, else the default; None without one."""
+    candidates = [p for p in rows if _applies(p, urgency, category)]
+    if candidates:
+        return min(
+            candidates,
+            key=lambda p: (-(bool(p.urgency) + bool(p.category)), p.closed_within, p.pk),
+        )
+    return next((p for p in rows if p.is_default), None)
 
 
 def policy_for(*, urgency: str, category: str) -> Policy:
@@ -26,14 +47,8 @@ def policy_for(*, urgency: str, category: str) -> Policy:
             )
         )
     )
-    candidates = [p for p in rows if not p.is_default]
-    if candidates:
-        return min(
-            candidates,
-            key=lambda p: (-(bool(p.urgency) + bool(p.category)), p.closed_within, p.pk),
-        )
-    default = next((p for p in rows if p.is_default), None)
-    if default is None:
+    chosen = _choose(rows, urgency, category)
+    if chosen is None:
         defaults_seed(policy_model=Policy, limit_model=AuthorityLimit, job_model=ScheduledJob)
         if not Policy.objects.filter(is_default=True).exists():
             # The seeded default's name is taken by a policy that is no longer the default.
@@ -41,4 +56,17 @@ def policy_for(*, urgency: str, category: str) -> Policy:
                 "No default time-limit policy: mark one as the default in the admin."
             )
         return policy_for(urgency=urgency, category=category)
-    return default
+    return chosen
+
+
+class PolicyBook:
+    """Every active policy and the default, read once (one query), chosen among as
+    ``policy_for`` chooses: for work on many cases in one transaction (a batch of the sweep)."""
+
+    def __init__(self) -> None:
+        self._rows = list(Policy.objects.filter(Q(is_default=True) | Q(active=True)))
+
+    def policy_for(self, *, urgency: str, category: str) -> Policy:
+        return _choose(self._rows, urgency, category) or policy_for(
+            urgency=urgency, category=category
+        )

@@ -21,7 +21,7 @@ from . import deadlines as deadline_rules
 from . import signals
 from .models import Deadline, Escalation, ExternalReview, Notification, Pause
 from .notifications import notify
-from .policies import policy_for
+from .policies import PolicyBook, policy_for
 from .tiers import can_act_for_tier, next_tier, tier_members, user_tier
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ def case_escalate(
     deadline: Deadline | None = None,
     note: str = "",
     at: datetime | None = None,
+    policies: PolicyBook | None = None,
 ) -> Escalation | None:
     """Hand the case to a higher tier (one up unless ``to_tier`` says; never down, never past
     the general manager unless referred to external review), record why, tell the people of
@@ -52,13 +53,16 @@ def case_escalate(
     (``escalation.signals``). Call inside a transaction holding the case's lock.
 
     A breach escalates at most once (``escalation_once_per_breach``): a second attempt, from an
-    overlapping sweep or a redelivered task, returns None and changes nothing."""
+    overlapping sweep or a redelivered task, returns None and changes nothing. ``policies``: the
+    sweep's, read once for its batch."""
     at = at or timezone.now()
     from_tier = case.tier
     if to_tier is None:
         to_tier = next_tier(from_tier)
     to_tier = max(to_tier, from_tier)
-    policy = policy_for(urgency=case.urgency, category=case.category)
+    policy = (policies.policy_for if policies else policy_for)(
+        urgency=case.urgency, category=case.category
+    )
     try:
         with transaction.atomic():
             escalation = Escalation.objects.create(

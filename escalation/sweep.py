@@ -28,7 +28,7 @@ from . import sources
 from .deadlines import next_check
 from .models import Deadline, Escalation, Notification
 from .notifications import notifications_deliver, notify
-from .policies import policy_for
+from .policies import PolicyBook, policy_for
 from .services import case_escalate
 from .tiers import next_tier, tier_members
 
@@ -68,7 +68,7 @@ def _due_deadlines(now: datetime):
     return Deadline.objects.filter(next_check_at__lte=now).order_by("next_check_at", "pk")
 
 
-def _handle(deadline: Deadline, case: Case, now: datetime) -> Planned | None:
+def _handle(deadline: Deadline, case: Case, now: datetime, policies: PolicyBook) -> Planned | None:
     if now >= deadline.due_at and deadline.breached_at is None:
         deadline.breached_at = deadline.due_at
         # Warnings still pending when the limit passed are moot: the escalation says more.
@@ -86,7 +86,11 @@ def _handle(deadline: Deadline, case: Case, now: datetime) -> Planned | None:
             # on the deadline (and counts in compliance) but there is no one higher to tell.
             return None
         escalation = case_escalate(
-            case=case, reason=Escalation.Reason.OVERDUE, deadline=deadline, at=now
+            case=case,
+            reason=Escalation.Reason.OVERDUE,
+            deadline=deadline,
+            at=now,
+            policies=policies,
         )
         if escalation is None:
             return None
@@ -264,13 +268,14 @@ def sweep(
             # twice (0 → 1 → 2), each from the tier the other left it at.
             cases: dict[int, Case] = {}
             failed: set[int] = set()
+            policies = PolicyBook() if batch else None
             for deadline in batch:
                 if deadline.case_id in failed:
                     continue  # the next batch reads the case afresh
                 case = cases.setdefault(deadline.case_id, deadline.case)
                 try:
                     with transaction.atomic():
-                        planned = _handle(deadline, case, now)
+                        planned = _handle(deadline, case, now, policies)
                 except SoftTimeLimitExceeded:
                     raise
                 except Exception:

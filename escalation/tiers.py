@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
-
 from complaints.models import Case, Tier, User
 from complaints.roles import Role
 
@@ -73,7 +71,7 @@ def can_act_for_tier(*, user: User, case: Case, tier: int) -> bool:
 
 def tier_members_for(
     *, tier: int, department_id: int | None, handler_ids: Iterable[int | None]
-) -> QuerySet[User]:
+) -> list[User]:
     """The people to tell when something reaches a tier: at tier 0 the handlers named
     (``handler_ids``), at tier 1 the head of ``department_id``, above it the quality and then
     the general managers. Nobody at the tier (no head in the department, say) → the next tier
@@ -90,13 +88,15 @@ def tier_members_for(
             people = people.filter(groups__name=str(role))
             if level == Tier.DEPARTMENT_HEAD:
                 people = people.filter(department_id=department_id)
-        people = people.distinct()
-        if people.exists():
-            return people
-    return User.objects.filter(is_active=True, groups__name=str(Role.GENERAL_MANAGER)).distinct()
+        found = list(people.distinct())  # one query a tier, not "exists?" and then "who?"
+        if found:
+            return found
+    return list(
+        User.objects.filter(is_active=True, groups__name=str(Role.GENERAL_MANAGER)).distinct()
+    )
 
 
-def tier_members(*, case: Case, tier: int) -> QuerySet[User]:
+def tier_members(*, case: Case, tier: int) -> list[User]:
     """``tier_members_for`` a case: its owner and responsible person at tier 0, the head of
     the department that answers for it at tier 1."""
     return tier_members_for(

@@ -347,12 +347,12 @@ def test_the_sweep_reads_no_action_that_is_not_due(time_machine, clock, record, 
     assert sweep_queries() == with_none
 
 
-# Each overdue action costs 13 queries, however many there are: the savepoints of its own
+# Each overdue action costs 10 queries, however many there are: the savepoints of its own
 # handling and of its escalation row (4), that row (1), the reminder interval (1: the
-# policies), the action and its history row (2), the tier's people (2), the email rows (1) and
-# each one marked sent (2: the head and the owner). Locking a batch is one query, and so is
-# each chunk of emails sent with their subjects (notifications.CHUNK).
-QUERIES_PER_OVERDUE_ACTION = 13
+# policies), the action and its history row (2), the tier's people (1) and the email rows (1).
+# Locking a batch is one query, and so is each chunk of emails sent with their subjects, and
+# marking that chunk sent (notifications.CHUNK).
+QUERIES_PER_OVERDUE_ACTION = 10
 
 
 def test_the_sweeps_queries_grow_linearly_with_the_overdue_actions(
