@@ -98,7 +98,7 @@ def case_receive_from_customer(
             "desired_outcome": desired_outcome,
         },
     )
-    _attach(received.case, received.case.events.get(kind=CaseEvent.Kind.RECEIVED), checked)
+    _attach(received.case, received.event, checked)
     return received
 
 

@@ -49,11 +49,12 @@ def _latest_earlier_case() -> Subquery:
     )
 
 
-def repeat_of_at_receipt(*, customer_id: int, received_at: datetime) -> int | None:
-    """The ``repeat_of`` of a case about to be received: the same customer's latest earlier case
-    within ``REPEAT_WINDOW`` (as ``_latest_earlier_case``), read before the case is written so
-    that its row is written whole. The caller holds the customer's row lock."""
-    return (
+def customer_lock_and_repeat_of(*, customer_id: int, received_at: datetime) -> int | None:
+    """Lock the customer's row (their intakes and merges one at a time) and read the
+    ``repeat_of`` of a case about to be received — the same customer's latest earlier case
+    within ``REPEAT_WINDOW``, as ``_latest_earlier_case`` — in one query, before the case is
+    written, so that its row is written whole."""
+    earlier = (
         Case.objects.filter(
             customer_id=customer_id,
             merged_into__isnull=True,
@@ -61,8 +62,14 @@ def repeat_of_at_receipt(*, customer_id: int, received_at: datetime) -> int | No
             received_at__gte=received_at - REPEAT_WINDOW,
         )
         .order_by("-received_at", "-pk")
-        .values_list("pk", flat=True)
-        .first()
+        .values("pk")[:1]
+    )
+    return (
+        Customer.objects.select_for_update(of=("self",))
+        .filter(pk=customer_id)
+        .order_by()
+        .values_list(Subquery(earlier), flat=True)
+        .get()
     )
 
 

@@ -199,6 +199,7 @@ class Received:
     case: Case
     # The only time the plain token exists: shown to the agent and sent to the customer.
     tracking_token: str
+    event: CaseEvent  # RECEIVED: what the complaint's files are attached to
 
 
 def jsonable(value: Any) -> Any:
@@ -327,9 +328,6 @@ def _receive(
     missing = [str(r.message) for r in lifecycle.MOVES[(Step.RECEIVE, Step.LISTEN)].missing(case)]
     if missing:
         raise InvalidInput(*missing)
-    # The customer's row lock serialises their intakes (and merges), so that each sees the
-    # others' cases when it works out which are repeats.
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()
     changes = {}
     if customer.type == Customer.Type.VIP and case.urgency != Urgency.RED:
         # DOMAIN.md: VIP customers raise urgency one grade; the timeline shows the raise.
@@ -338,7 +336,9 @@ def _receive(
         case.urgency = raised
     case.reference = _reference_next(received_at)
     case.search_vector = search.search_vector_of(case)
-    case.repeat_of_id = repeats.repeat_of_at_receipt(
+    # The customer's row lock serialises their intakes (and merges), so that each sees the
+    # others' cases when it works out which are repeats.
+    case.repeat_of_id = repeats.customer_lock_and_repeat_of(
         customer_id=customer.pk, received_at=received_at
     )
     case.save()
@@ -363,7 +363,7 @@ def _receive(
     signals.case_received_in_transaction.send(sender=Case, case=case, event=event)
     Case.customer.field.delete_cached_value(case)
     transaction.on_commit(lambda: signals.case_received.send(sender=Case, case=case))
-    return Received(case=case, tracking_token=token)
+    return Received(case=case, tracking_token=token, event=event)
 
 
 def tracking_token_issue(*, case: Case) -> str:
