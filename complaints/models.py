@@ -398,10 +398,13 @@ class Case(models.Model):
                 condition=Q(awaiting_reply_since__isnull=False),
                 name="case_awaiting_reply",
             ),
-            # Overdue counts and "sort by due": open cases past their next deadline.
+            # Overdue counts and "sort by due": open cases past their next deadline (with the
+            # step, so that a list's overdue count of open cases reads the index alone).
             models.Index(
-                fields=["due_at"], condition=Q(due_at__isnull=False), name="case_due_open"
+                fields=["due_at", "step"], condition=Q(due_at__isnull=False), name="case_due_open"
             ),
+            # The lists' and the API's tier filter (tier 2 and above: a few cases of many).
+            models.Index(fields=["tier"], name="case_tier"),
             # Reporting's repeat complainants from the stored flag: the repeats of a period (of
             # a department) and their customers, counted once each from the index alone
             # (merged cases, never repeats, are left out of the reports: the condition says so

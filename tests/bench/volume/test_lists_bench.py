@@ -90,6 +90,23 @@ def test_case_lists_and_search(client, dataset):
         assert figure.queries <= limit, figure
 
 
+def test_the_case_page(client, dataset):
+    """Target: ≤ 15 queries whatever the case's history."""
+    open_case, closed_case = (
+        Case.objects.exclude(step="closed").order_by("pk").values_list("reference", flat=True)[7],
+        Case.objects.filter(step="closed").order_by("pk").values_list("reference", flat=True)[7],
+    )
+    client.force_login(dataset.manager)
+    report(
+        "The case page (a manager):",
+        [
+            measure("Open case", lambda: client.get(f"/cases/{open_case}/")),
+            measure("Closed case", lambda: client.get(f"/cases/{closed_case}/")),
+        ],
+        plans=False,
+    )
+
+
 def test_the_customers_view(client, dataset):
     assert client.get(f"/t/{token_for(dataset.cases - 5)}").status_code == 303
     page = measure("Tracking page /t/", lambda: client.get("/t/"))
