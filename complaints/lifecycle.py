@@ -285,13 +285,13 @@ def follow_up_attempts(case: Case) -> int:
 
 def head_or_above(user: User) -> bool:
     """A department head, quality manager, general manager or administrator."""
-    from .roles import Role
+    from .roles import Role, role_names
 
     if user.is_superuser:
         return True
     heads = {str(r) for r in (Role.DEPARTMENT_HEAD, Role.QUALITY_MANAGER, Role.GENERAL_MANAGER)}
     heads.add(str(Role.ADMINISTRATOR))
-    return bool(heads & {group.name for group in user.groups.all()})
+    return bool(heads & role_names(user))
 
 
 _WITHDRAWN_NOTE = _("Say how the customer withdrew it (when, by which channel, in their words).")

@@ -116,3 +116,15 @@ def permissions_create(apps) -> None:
         app_config.models_module = True
         create_permissions(app_config, verbosity=0)
         app_config.models_module = None
+
+
+def role_names(user) -> frozenset[str]:
+    """The names of the user's roles (their groups), read once for each user object (a
+    request's user: the page's panels ask several times). Who gives someone a role gives it to
+    a fresh object; a request already under way sees the roles it started with."""
+    cached = getattr(user, "_heed_roles", None)
+    if cached is None:
+        # .all(): groups prefetched with the users (a timeline's actors) cost no query here.
+        cached = frozenset(group.name for group in user.groups.all()) if user.pk else frozenset()
+        user._heed_roles = cached
+    return cached

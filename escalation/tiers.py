@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from complaints.models import Case, Tier, User
-from complaints.roles import Role
+from complaints.roles import Role, role_names
 
 _TIER_OF_ROLE = {
     Role.GENERAL_MANAGER: Tier.GENERAL_MANAGER,
@@ -35,7 +35,7 @@ def user_tier(user: User) -> int:
         if user.is_superuser:
             cached = Tier.GENERAL_MANAGER
         else:
-            names = set(user.groups.values_list("name", flat=True))
+            names = role_names(user)
             cached = max(
                 (tier for role, tier in _TIER_OF_ROLE.items() if str(role) in names),
                 default=Tier.HANDLER,

@@ -39,7 +39,7 @@ from complaints.models import (
     User,
     tracking_digest,
 )
-from complaints.roles import Role
+from complaints.roles import Role, role_names
 from complaints.selectors import case_events
 from complaints.services import email_normalize, phone_normalize
 from escalation.models import Deadline, Milestone
@@ -202,7 +202,7 @@ def staff_shown(user: User | None) -> str:
     """A member of staff as the customer sees them: first name and role, nothing more."""
     if user is None:
         return str(_("Customer service"))
-    names = {group.name for group in user.groups.all()}
+    names = role_names(user)
     role = next((r for r in _ROLE_ORDER if str(r) in names), None)
     first = user.first_name or str(_("Our team"))
     return f"{first} ({role.label})" if role else first
