@@ -26,5 +26,7 @@ class DeferredJoinPaginator(Paginator):
 
     def _get_page(self, object_list, number, paginator) -> Page:
         keys = list(object_list.values_list("pk", flat=True))
-        found = {row.pk: row for row in self.rows(keys)} if keys else {}
+        # In the keys' order, so without an ORDER BY of its own (whose compiling, over the
+        # joined rows' hundred columns, cost more than the query).
+        found = {row.pk: row for row in self.rows(keys).order_by()} if keys else {}
         return super()._get_page([found[k] for k in keys if k in found], number, paginator)
