@@ -105,6 +105,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
+# Django's model permissions, a user's own and their roles' read in one query (config/auth.py).
+AUTHENTICATION_BACKENDS = ["config.auth.Backend"]
+
 # Django's widget templates, with a select's options written in Python (config/forms.py).
 FORM_RENDERER = "config.forms.Renderer"
 
