@@ -151,10 +151,14 @@ class CaseViewSet(
                 fields = {f"customer.{name}": errors for name, errors in exc.fields.items()}
                 raise InvalidInput(*exc.messages, fields=fields) from None
             received = services.case_receive(by=request.user, customer=customer, **data)
+        # The customer as this request left them, and no case merged into one just received:
+        # the answer reads neither again.
+        received.case.customer = customer
         context = {
             "request": request,
             "tracking_url": tracking_url(received.tracking_token),
             "related": repeats.case_related(user=request.user, case=received.case),
+            "merged_cases": [],
         }
         data = CaseCreatedSerializer(received.case, context=context).data
         return Response(

@@ -60,8 +60,8 @@ def test_the_api(api, agent):
     with CaptureQueriesContext(connection) as queries:
         response = client.post("/api/v1/cases/", body, format="json")
     assert response.status_code == 201
-    # The answer reads the case's customer, its related cases and those merged into it (3).
-    assert len(_intake_only(_statements(queries))) == INTAKE + 3
+    # The answer reads the open cases related to it (1).
+    assert len(_intake_only(_statements(queries))) == INTAKE + 1
 
 
 def test_the_public_form(client, settings):
