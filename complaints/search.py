@@ -60,6 +60,7 @@ def search_vector_of(case: Case) -> SearchVector | None:
 
 
 def full_text() -> bool:
+    """Whether the database searches full text (PostgreSQL; the knowledge base asks too)."""
     return connection.vendor == "postgresql"
 
 

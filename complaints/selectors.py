@@ -36,6 +36,7 @@ from .models import (
     Step,
     User,
 )
+from .navigation import counts_at_once
 
 
 def overdue_q(now: datetime | None = None) -> Q:
@@ -81,8 +82,6 @@ def navigation_querysets(user: User) -> dict[str, QuerySet[Case]]:
 
 def navigation_counts(*, user: User) -> dict[str, int]:
     """``navigation_querysets`` counted, in one query."""
-    from .navigation import counts_at_once
-
     return counts_at_once(user=user, querysets=navigation_querysets(user))
 
 

@@ -18,12 +18,12 @@ from functools import reduce
 from operator import or_
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.db import connection
 from django.db.models import Case as CaseWhen
 from django.db.models import F, Q, QuerySet, Value, When
 
 from complaints import text
 from complaints.models import Case
+from complaints.search import full_text
 
 from .models import Article
 
@@ -32,10 +32,6 @@ SUGGESTIONS = 3
 _WEIGHTS = (("A", ("title",)), ("B", ("guidance", "checks")), ("C", ("reply_template",)))
 # SQLite's fallback: a term found in the title counts this much more than one in the body.
 _FALLBACK_WEIGHTS = {"A": 3.0, "B": 1.0, "C": 0.5}
-
-
-def full_text() -> bool:
-    return connection.vendor == "postgresql"
 
 
 # A reply template's placeholders say nothing about the complaint ({customer_name} is not a

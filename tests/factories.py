@@ -162,3 +162,19 @@ def intake_form(**overrides) -> dict:
         "desired_outcome": "A repair this week.",
         **overrides,
     }
+
+
+def public_form(**overrides) -> dict:
+    """What a customer types into the public complaint form."""
+    return {
+        "name": "Li Na",
+        "phone": "138 0013 8000",
+        "email": "li.na@example.com",
+        "category": "product_quality",
+        "product": "Kettle K-3",
+        "order_number": "SO-77",
+        "description": "The kettle leaks from the base.",
+        "desired_outcome": "A new kettle.",
+        "website": "",
+        **overrides,
+    }

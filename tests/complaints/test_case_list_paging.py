@@ -46,9 +46,12 @@ def test_the_api_tier_filter_is_one_in_without_distinct(api, agent, named):
 def test_pages_keep_the_lists_order_across_pages(named):
     ordered = Case.objects.order_by("customer__name", "-pk")
     read = []
-    paginator = DeferredJoinPaginator(
-        ordered, 3, rows=lambda keys: (read.append(list(keys)), Case.objects.filter(pk__in=keys))[1]
-    )
+
+    def rows(keys):
+        read.append(list(keys))
+        return Case.objects.filter(pk__in=keys)
+
+    paginator = DeferredJoinPaginator(ordered, 3, rows=rows)
     shown = [c.customer.name for n in paginator.page_range for c in paginator.page(n)]
     assert shown == ["Ann", "Bob", "Cy", "Dan", "Eve", "Fay", "Gus"]
     assert [len(keys) for keys in read] == [3, 3, 1]  # each page's rows alone

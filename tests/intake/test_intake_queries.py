@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from ..factories import intake_form
+from ..factories import intake_form, public_form
 
 pytestmark = pytest.mark.django_db
 
@@ -65,15 +65,7 @@ def test_the_api(api, agent):
 
 
 def test_the_public_form(client, settings):
-    form = {
-        "name": "Li Na",
-        "phone": "138 0013 8002",
-        "email": "",
-        "category": "product_quality",
-        "description": "The kettle leaks from the base.",
-        "desired_outcome": "A new kettle.",
-        "website": "",
-    }
+    form = public_form(phone="138 0013 8002", email="")
     client.post("/complain/", {**form, "phone": "138 0013 8001"})
     with CaptureQueriesContext(connection) as queries:
         response = client.post("/complain/", form)

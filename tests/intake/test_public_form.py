@@ -9,26 +9,14 @@ from complaints.errors import AccessDenied, TransitionRefused
 from complaints.models import Attachment, Case, CaseEvent, Channel, Step
 from intake.tracking import COOKIE_NAME
 
-from ..factories import walk
+from ..factories import public_form, walk
 
 pytestmark = pytest.mark.django_db
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
-def complaint(**overrides) -> dict:
-    return {
-        "name": "Li Na",
-        "phone": "138 0013 8000",
-        "email": "li.na@example.com",
-        "category": "product_quality",
-        "product": "Kettle K-3",
-        "order_number": "SO-77",
-        "description": "The kettle leaks from the base.",
-        "desired_outcome": "A new kettle.",
-        "website": "",
-        **overrides,
-    }
+complaint = public_form  # the form as a customer fills it in
 
 
 def test_the_form_is_open_to_anyone(client):

@@ -13,6 +13,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from api.tokens import api_token_issue
+from tests.factories import intake_form, public_form
 
 from .measure import measure, report
 
@@ -26,34 +27,11 @@ def _phone() -> str:
 
 
 def _public_form() -> dict:
-    return {
-        "name": "Li Na",
-        "phone": _phone(),
-        "email": "",
-        "category": "product_quality",
-        "product": "Kettle K-3",
-        "order_number": "SO-77",
-        "description": "The kettle leaks from the base; I want a refund.",
-        "desired_outcome": "A new kettle.",
-        "website": "",
-    }
+    return public_form(phone=_phone(), email="")
 
 
 def _new_complaint() -> dict:
-    return {
-        "phone": _phone(),
-        "email": "",
-        "customer_name": "Li Na",
-        "customer_type": "",
-        "channel": "phone",
-        "category": "product_quality",
-        "urgency": "yellow",
-        "product": "Washing machine W-200",
-        "order_number": "SO-881",
-        "quantity": "1",
-        "description": "The drum bangs on spin.",
-        "desired_outcome": "A repair this week.",
-    }
+    return intake_form(phone=_phone())
 
 
 def _api_complaint() -> dict:
