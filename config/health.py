@@ -137,7 +137,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def _insider(request: HttpRequest) -> bool:
+def insider(request: HttpRequest) -> bool:
     """A caller on this machine or the private network (or any, with DEBUG on)."""
     from intake.ratelimit import client_address
 
@@ -165,7 +165,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
             if name == "database":
                 connection.close()  # a broken connection is not reused by the next check
     failing = [name for name, result in results.items() if not result["ok"]]
-    if not _insider(request):
+    if not insider(request):
         results = {name: {"ok": result["ok"]} for name, result in results.items()}
     return JsonResponse(
         {"status": "fail" if failing else "ok", "failing": failing, "checks": results},

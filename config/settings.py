@@ -90,6 +90,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that every answer (a redirect too) says its X-Request-ID (config/request_id.py).
     "config.request_id.RequestIdMiddleware",
+    # Next, so that a request's time (/metrics) covers the middleware below it.
+    "config.metrics.LatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files in production; runserver serves them itself in DEBUG.
     *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
@@ -297,6 +299,9 @@ SWEEP_INTERVAL = env.int("SWEEP_INTERVAL", default=60)
 # one has been due and unsent for longer than this many seconds.
 READY_OUTBOX_MAX_WAITING = env.int("READY_OUTBOX_MAX_WAITING", default=1000)
 READY_OUTBOX_MAX_AGE = env.int("READY_OUTBOX_MAX_AGE", default=900)
+# /metrics (config/metrics.py) answers the private network, and anyone sending this as a bearer
+# token (empty: the private network only).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Editable in the admin (escalation.ScheduledJob rows override these by name).
 CELERY_BEAT_SCHEDULER = "escalation.schedule:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
@@ -411,7 +416,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

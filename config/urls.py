@@ -8,7 +8,7 @@ from django.urls import include, path
 from django.views import defaults
 
 from api import errors as api_errors
-from config import health
+from config import health, metrics
 from intake import views as intake_views
 from intake.urls import tracking_urlpatterns
 
@@ -20,6 +20,7 @@ def robots(request):
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("robots.txt", robots),
     path("i18n/", include("django.conf.urls.i18n")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
