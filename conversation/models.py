@@ -140,16 +140,25 @@ class Notice(models.Model):
     def is_late(self) -> bool:
         """Due and still not sent after ``READY_OUTBOX_MAX_AGE`` seconds: the broker, the worker
         or the mail or SMS service is behind (what /readyz reports too). One waiting out its
-        retry backoff is not late."""
+        retry backoff is not late. ``late_q`` is the same rule in SQL."""
         if self.status != self.Status.PENDING or self.next_attempt_at is None:
             return False
         return self.next_attempt_at < timezone.now() - late_after()
 
 
 def late_after() -> timedelta:
-    """How long a notice may stay due and unsent before it is late: the one rule of the
-    timeline's mark (``Notice.is_late``) and of /readyz's outbox check."""
+    """How long a message may stay due and unsent before it is late: the one rule of the
+    timeline's mark (``Notice.is_late``), the pages' "delayed" notes (``late_q``) and /readyz's
+    outbox check."""
     return timedelta(seconds=settings.READY_OUTBOX_MAX_AGE)
+
+
+def late_q() -> Q:
+    """Unsent messages due longer ago than ``late_after()``: a customer's ``Notice`` or a staff
+    email (``escalation.Notification``, whose ``next_attempt_at`` is null once sent or given
+    up; a notice's only while pending, so a read of notices adds ``status=PENDING`` to use its
+    partial index ``notice_due``)."""
+    return Q(next_attempt_at__lt=timezone.now() - late_after())
 
 
 def mask(address: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from complaints.models import Case, CaseEvent
+from complaints.models import Case, CaseEvent, User
+from escalation.models import Notification
 
-from .models import Notice, NoticeKind
+from .models import Notice, NoticeKind, late_q
 
 
 def acknowledgement_notice(*, case: Case) -> Notice | None:
@@ -25,6 +26,16 @@ def acknowledgement_channel(*, case: Case, addresses: set[str]) -> str:
     another customer's messages go)."""
     notice = acknowledgement_notice(case=case)
     return notice.channel if notice is not None and notice.address in addresses else ""
+
+
+def navigation_querysets(user: User) -> dict[str, QuerySet]:
+    """The header's note that sending is behind (``complaints.navigation``, counted with the
+    other apps' counts in one query): notices to customers and emails to staff that are late,
+    as while the broker or the mail server is away. Every member of staff sees it."""
+    return {
+        "late_notices": Notice.objects.filter(late_q(), status=Notice.Status.PENDING),
+        "late_emails": Notification.objects.filter(late_q()),
+    }
 
 
 def case_notices(*, case: Case) -> QuerySet[Notice]:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -42,6 +42,7 @@ from complaints.models import (
 from complaints.roles import Role, role_names
 from complaints.selectors import case_events
 from complaints.services import email_normalize, phone_normalize
+from conversation.models import Notice, late_q
 from escalation.models import Deadline, Milestone
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -281,8 +282,14 @@ def tracking_view(*, case: Case) -> dict:
     order = list(Step.values)
     current = order.index(case.step)
     now = timezone.now()
+    # A message telling the customer of an event that is late on its way (the broker or the
+    # mail service away): the page says so, and what it tells is on the page already.
+    late = Notice.objects.filter(
+        late_q(), status=Notice.Status.PENDING, event=OuterRef("pk"), customer=viewer.customer_id
+    )
     events = (
         _visible_events(shown=case, viewer=viewer)
+        .annotate(delayed=Exists(late))
         .select_related("actor", "case")
         .prefetch_related("actor__groups", "attachments")
         .order_by("at", "pk")
@@ -322,6 +329,7 @@ def tracking_view(*, case: Case) -> dict:
         # The decision as it was explained, once the case has reached Confirm.
         "plan": case.remedy_plan if own and current >= order.index(Step.CONFIRM) else "",
         "timeline": timeline,
+        "delayed": any(event.delayed for event in events),
         "can_write": case.merged_into_id is None and case_takes_customer_messages(case),
         # The answers at Confirm and Follow up are the case's own customer's.
         "can_answer": own,

@@ -67,6 +67,10 @@ class TrackingSerializer(serializers.Serializer):
     decision = serializers.ListField(child=serializers.CharField())
     plan = serializers.CharField(allow_blank=True)
     timeline = TrackingEventSerializer(many=True)
+    delayed = serializers.BooleanField(
+        help_text="A message we sent the customer about this case is late on its way (our "
+        "sending is behind); what it tells is in the timeline already."
+    )
     can_write = serializers.BooleanField()
     can_answer = serializers.BooleanField(
         help_text="Whether this customer answers at Confirm and rates at Follow up (not the "

@@ -67,6 +67,7 @@ def as_the_page_shows_it(case) -> dict:
             }
             for e in view["timeline"]
         ],
+        "delayed": view["delayed"],
         "can_write": view["can_write"],
         "can_answer": view["can_answer"],
         "rated_waiting": view["rated_waiting"],

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from complaints.models import Step
@@ -22,7 +24,7 @@ from conversation.models import Notice, NoticeKind
 from conversation.outbox import notices_deliver
 
 from ..caches import cache_clear
-from ..factories import CustomerFactory, receive_case, walk
+from ..factories import CustomerFactory, receive, receive_case, walk
 from .conftest import PHONE, TIMEOUT_MS, check_screen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -197,3 +199,29 @@ def test_a_supervisor_reviews_a_sample_of_follow_ups_on_a_desktop_and_a_phone(
     page.get_by_test_id("follow-up-review-save").click()
     expect(page.get_by_test_id("follow-up-reviewed")).to_contain_text("Fine.")
     check_screen(page)
+
+
+def test_while_sending_is_behind_the_agent_and_the_customer_are_told_on_both_screens(
+    page: Page, phone: Page, agent
+):
+    """The worker has been away 20 minutes: the acknowledgement waits. The agent's pages say
+    sending is behind and the case's timeline marks the notice; the customer's tracking page
+    says a message to them is late, and that its news is on the page."""
+    cache_clear()
+    received = receive(by=agent, customer=CustomerFactory(email="li.na@example.com"))
+    Notice.objects.filter(case=received.case).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=20)
+    )
+
+    log_in(page, agent)
+    expect(page.get_by_test_id("delayed-banner")).to_contain_text(
+        "1 message to a customer is late."
+    )
+    on_both_screens(page)
+    page.goto(f"/cases/{received.case.reference}/")
+    expect(page.get_by_test_id("notice-late")).to_be_visible()
+    on_both_screens(page)
+
+    phone.goto(f"/t/{received.tracking_token}")
+    expect(phone.get_by_test_id("tracking-delayed")).to_contain_text("delayed on its way to you")
+    check_screen(phone)
