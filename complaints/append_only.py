@@ -6,9 +6,18 @@ ORM's guard (``AppendOnlyModel``) is all there is.
 
 Each app's migration that makes an append-only table calls ``trigger_create`` for it (the
 function ``heed_append_only`` comes with complaints' own); tests/complaints/test_append_only.py
-checks that every append-only model's table has it."""
+checks that every append-only model's table has it. The tables' owner could disable the trigger,
+so in production the app connects as a role that owns nothing and may only read and add to these
+tables (``manage.py database_app_role``, run by the owner after ``migrate``)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.apps import apps
+
+if TYPE_CHECKING:
+    from django.db import models
 
 FUNCTION = "heed_append_only"
 TRIGGER = "heed_append_only"
@@ -21,6 +30,22 @@ BEGIN
 END
 $$;
 """
+
+
+def append_only_models() -> list[type[models.Model]]:
+    """Every concrete ``AppendOnlyModel``: the tables the trigger guards and the app role may
+    only read and add to (the migrations name theirs one by one, as of their time)."""
+    from complaints.models import AppendOnlyModel  # not at the top: migrations import this module
+
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, AppendOnlyModel) and not model._meta.abstract
+    ]
+
+
+def append_only_tables() -> list[str]:
+    return sorted(model._meta.db_table for model in append_only_models())
 
 
 def _postgresql(schema_editor) -> bool:

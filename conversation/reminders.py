@@ -80,8 +80,12 @@ def reminders_send(*, now: datetime | None = None, batch_size: int = 500) -> int
     )
     for pk in due:
         with transaction.atomic():
+            # Not the event: it is never changed, and the app's database role may only read
+            # and add to the event log (FOR UPDATE needs the right to UPDATE).
             reminder = (
-                RatingReminder.objects.select_for_update(skip_locked=True)
+                RatingReminder.objects.select_for_update(
+                    skip_locked=True, of=("self", "case", "case__customer")
+                )
                 .select_related("case__customer", "event")
                 .filter(pk=pk, due_at__lte=now)
                 .first()

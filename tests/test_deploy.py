@@ -31,7 +31,14 @@ SETTINGS_FROM_ENV = (
     "SITE_URL",
 )
 # Interpolated with ${VAR:?...}: compose refuses to start without them.
-REQUIRED_SECRETS = ("SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_URL", "SITE_URL", "POSTGRES_PASSWORD")
+REQUIRED_SECRETS = (
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "EMAIL_URL",
+    "SITE_URL",
+    "POSTGRES_PASSWORD",
+    "APP_DB_PASSWORD",
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +54,12 @@ def services(compose) -> dict:
 def _command(service: dict) -> str:
     command = service["command"]
     return command if isinstance(command, str) else " ".join(command)
+
+
+def _database_user(url: str) -> str:
+    """The role a postgres://role:${PASSWORD…}@host/db URL names (urlsplit would stop at the
+    interpolation's ``?``)."""
+    return url.split("://", 1)[1].split(":", 1)[0]
 
 
 def test_compose_runs_postgres_redis_web_worker_and_beat_each_with_a_health_check(services):
@@ -79,7 +92,9 @@ def test_worker_and_beat_run_the_config_celery_app(services):
 
 
 def test_migrations_run_once_before_the_app_starts(services):
-    assert "manage.py migrate" in _command(services["migrate"])
+    command = _command(services["migrate"])
+    assert "manage.py migrate" in command
+    assert command.index("manage.py migrate") < command.index("manage.py database_app_role")
     assert services["migrate"]["restart"] == "no"
     for name in APP_SERVICES:
         depends = services[name]["depends_on"]
@@ -96,6 +111,19 @@ def test_app_services_get_production_settings_from_the_environment(services, nam
     assert str(environment["DEBUG"]).lower() == "false"
     assert "@postgres:5432/" in environment["DATABASE_URL"]
     assert environment["REDIS_URL"].startswith("redis://redis:6379/")
+
+
+def test_the_app_connects_as_its_own_role_and_only_migrate_as_the_owner(services):
+    """The owner (POSTGRES_USER, a superuser) could disable the event log's trigger: only the
+    one-shot migrate service connects as it, and makes the role the others connect as."""
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    migrate = services["migrate"]["environment"]
+    assert _database_user(migrate["DATABASE_URL"]) == owner
+    for name in APP_SERVICES:
+        app_url = services[name]["environment"]["DATABASE_URL"]
+        assert _database_user(app_url) == "heed_app" != owner, name
+        assert app_url == migrate["APP_DATABASE_URL"], name
+        assert "APP_DATABASE_URL" not in services[name]["environment"], name
 
 
 def test_required_secrets_have_no_default(compose):
