@@ -78,7 +78,9 @@ def test_compose_uses_postgres_17_and_redis_7(services):
 
 def test_web_is_gunicorn_serving_config_wsgi_and_checked_on_healthz(services):
     web = services["web"]
-    assert _command(web).startswith("gunicorn config.wsgi")
+    # With config/gunicorn.py, which sums the workers' /metrics through PROMETHEUS_MULTIPROC_DIR.
+    assert _command(web).startswith("gunicorn --config python:config.gunicorn config.wsgi")
+    assert web["environment"]["PROMETHEUS_MULTIPROC_DIR"]
     check = web["healthcheck"]["test"]
     assert "/healthz" in " ".join(check)
     if check[:3] == ["CMD", "python", "-c"]:
@@ -134,10 +136,11 @@ def test_required_secrets_have_no_default(compose):
 
 
 def test_every_variable_passed_to_the_app_is_read_by_the_settings(services):
-    """A misspelt variable would be silently ignored; gunicorn reads PORT and WEB_CONCURRENCY."""
+    """A misspelt variable would be silently ignored; gunicorn reads PORT and WEB_CONCURRENCY,
+    prometheus_client PROMETHEUS_MULTIPROC_DIR."""
     source = (ROOT / "config" / "settings.py").read_text()
     for variable in services["web"]["environment"]:
-        if variable in ("PORT", "WEB_CONCURRENCY"):
+        if variable in ("PORT", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR"):
             continue
         assert f'"{variable}"' in source, f"settings do not read {variable}"
 
