@@ -9,6 +9,7 @@ afterwards. Nothing here flushes a Redis database."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -110,6 +111,32 @@ def worker_env(*, var_dir: Path, redis_url: str, prefix: str, **extra: str) -> d
         "PYTHONUNBUFFERED": "1",
         **extra,
     }
+
+
+def child_processes(pid: int) -> list[int]:
+    """The ids of ``pid``'s child processes (Linux's /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (command) state ppid …": the command may hold spaces and parentheses.
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def kill_with_children(worker: subprocess.Popen) -> None:
+    """SIGKILL, no warm shutdown, as when a container or machine dies: the worker and its
+    child processes (the embedded beat of ``-B`` would otherwise live on, orphaned, sending
+    jobs and holding a connection to the test database)."""
+    children = child_processes(worker.pid)
+    worker.send_signal(signal.SIGKILL)
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    worker.wait(10)
 
 
 def stop(worker: subprocess.Popen, log: Path) -> None:

@@ -22,13 +22,11 @@ in the middle of its chunk could re-send up to ``CHUNK`` rows; the sweep sends l
 
 from __future__ import annotations
 
-import contextlib
 import email
 import json
 import logging
 import os
 import random
-import signal
 import threading
 import time
 from collections import Counter, defaultdict
@@ -49,6 +47,7 @@ from ..databases import postgresql_only
 from ..factories import CustomerFactory, receive_case
 from ..workers import (
     free_port,
+    kill_with_children,
     own_redis,
     publishing_to,
     require_postgresql_and_redis,
@@ -125,29 +124,10 @@ class Worker:
         """SIGKILL mid-send, no warm shutdown: the worker and its embedded beat (a child
         process of its own, which would otherwise live on, orphaned), as when its container
         or machine dies."""
-        children = child_processes(self.process.pid)
-        self.process.send_signal(signal.SIGKILL)
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        self.process.wait(10)
+        kill_with_children(self.process)
 
     def tail(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
-
-
-def child_processes(pid: int) -> list[int]:
-    """The ids of ``pid``'s child processes (Linux's /proc)."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            # "pid (command) state ppid …": the command may hold spaces and parentheses.
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:  # gone meanwhile
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
 
 
 def count(rows: dict[str, int], received: list[tuple[tuple[str, ...], str | None]]) -> dict:

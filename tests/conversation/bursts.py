@@ -11,7 +11,6 @@ it."""
 from __future__ import annotations
 
 import re
-import signal
 import statistics
 import time
 from collections import Counter
@@ -26,6 +25,7 @@ from escalation.models import ScheduledJob
 
 from ..factories import CustomerFactory, receive_case
 from ..workers import (
+    kill_with_children,
     own_redis,
     publishing_to,
     require_postgresql_and_redis,
@@ -90,11 +90,10 @@ def notice_burst(tmp_path: Path, agent, *, faults: bool, pool: str = "solo") -> 
                     redis_server.start()
                     restarts += 1
                 if faults and i == KILL_WORKER_AT:
-                    worker.send_signal(signal.SIGKILL)  # mid-send: no warm shutdown
-                    worker.wait(10)
+                    kill_with_children(worker)  # mid-send: no warm shutdown
                     kills += 1
                     worker = start_worker(
-                        var_dir, log, redis_url=redis_server.url, beat=True, **env
+                        var_dir, log, redis_url=redis_server.url, beat=True, pool=pool, **env
                     )
                 with transaction.atomic():
                     services.case_add_note(
