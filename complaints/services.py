@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from . import attachments, lifecycle, repeats, search, signals
 from .access import case_can_work
+from .bulk import rows_update
 from .contact import channel_unreachable
 from .errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
 from .models import (
@@ -756,6 +757,21 @@ def case_follow_up_review(*, case: Case, by: User, comment: str = "") -> FollowU
 SYSTEM_FIELDS = frozenset({"tier", "due_at", "remedy_approved_by"})
 
 
+@dataclass
+class Record:
+    """One change of ``case_record``'s kind: system fields set on a case, and the event that
+    tells it (none when ``kind`` is None)."""
+
+    case: Case
+    kind: str | None
+    by: User | None = None
+    note: str = ""
+    set_fields: dict[str, Any] | None = None
+    changes: dict[str, list[Any]] | None = None
+    customer_visible: bool = False
+    at: datetime | None = None
+
+
 def case_record(
     *,
     case: Case,
@@ -771,32 +787,56 @@ def case_record(
     to the case's timeline, in the caller's transaction (the caller holds the case's lock or has
     just written its own rows). ``kind=None`` sets fields without an event (the next deadline
     moving is not news). Access is the caller's to check: the sweep acts with nobody's rights."""
-    set_fields = set_fields or {}
-    unknown = set(set_fields) - SYSTEM_FIELDS
-    if unknown:
-        raise ValueError(f"Not a system field: {sorted(unknown)}")
-    recorded = dict(changes or {})
-    for name, value in set_fields.items():
-        old = _field_value(case, name)
-        setattr(case, name, value)
-        new = _field_value(case, name)
-        if old != new and kind is not None:
-            recorded[name] = [jsonable(old), jsonable(new)]
-    if set_fields:
-        # updated_at as a save would: what changed lately is read from it (reporting's rollup).
-        case.updated_at = timezone.now()
+    record = Record(case, kind, by, note, set_fields, changes, customer_visible, at)
+    return cases_record([record])[0]
+
+
+def cases_record(records: list[Record]) -> list[CaseEvent | None]:
+    """``case_record`` for many changes at once (a batch of the sweep): the cases' fields in one
+    UPDATE, the events in one INSERT, in the order given (two changes of one case: the second
+    sees the first's values). Returns each record's event (None without a kind)."""
+    events: list[CaseEvent | None] = []
+    changed: dict[int, Case] = {}
+    fields: set[str] = set()
+    for record in records:
+        case, set_fields = record.case, record.set_fields or {}
+        unknown = set(set_fields) - SYSTEM_FIELDS
+        if unknown:
+            raise ValueError(f"Not a system field: {sorted(unknown)}")
+        recorded = dict(record.changes or {})
+        for name, value in set_fields.items():
+            old = _field_value(case, name)
+            setattr(case, name, value)
+            new = _field_value(case, name)
+            if old != new and record.kind is not None:
+                recorded[name] = [jsonable(old), jsonable(new)]
+        if set_fields:
+            # updated_at as a save would: what changed lately is read from it (the rollup).
+            case.updated_at = timezone.now()
+            changed[case.pk] = case
+            fields |= set(set_fields)
+        events.append(
+            None
+            if record.kind is None
+            else CaseEvent(
+                case=case,
+                actor=record.by,
+                kind=record.kind,
+                changes=recorded,
+                note=_event_note(record.note),
+                customer_visible=record.customer_visible,
+                at=record.at or timezone.now(),
+            )
+        )
+    if len(changed) == 1:
+        [case] = changed.values()
         Case.objects.filter(pk=case.pk).update(
             updated_at=case.updated_at,
-            **{Case._meta.get_field(name).attname: _field_value(case, name) for name in set_fields},
+            **{Case._meta.get_field(name).attname: _field_value(case, name) for name in fields},
         )
-    if kind is None:
-        return None
-    return CaseEvent.objects.create(
-        case=case,
-        actor=by,
-        kind=kind,
-        changes=recorded,
-        note=_event_note(note),
-        customer_visible=customer_visible,
-        at=at or timezone.now(),
-    )
+    elif changed:
+        rows_update(list(changed.values()), [*sorted(fields), "updated_at"])
+    written = CaseEvent.objects.bulk_create([event for event in events if event is not None])
+    for event in written:  # as CaseEvent.save does for one (bulk_create sends no signal)
+        signals.case_event_written.send(sender=CaseEvent, event=event)
+    return events

@@ -23,8 +23,9 @@ commit or roll back with the change; a receiver that raises undoes the whole cha
   ``survivor`` (``merging.case_merge``), both rows locked. A receiver returns a list of
   reasons to refuse the merge (empty: no objection).
 - ``case_event_written(event)``: any event was appended to a case's timeline (sent by
-  ``CaseEvent.save``, so every service's events, whoever wrote them; not the ``merged`` copies
-  that ``merging`` writes in bulk). ``conversation`` turns the ones the customer is told of
+  ``CaseEvent.save``, so every service's events, whoever wrote them, and by
+  ``services.cases_record`` for each event it writes in bulk; not the ``merged`` copies that
+  ``merging`` writes in bulk). ``conversation`` turns the ones the customer is told of
   into notices, in the same transaction.
 - ``case_merged_in_transaction(survivor, absorbed, event)``: the merge is written:
   ``absorbed.merged_into`` is the survivor, both cases have their ``merged`` event (``event``

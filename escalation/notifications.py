@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -33,6 +34,21 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 
 
+@dataclass
+class ToNotify:
+    """One ``notify`` to be written: a kind of email to these people about a case or a
+    subject (a registered model's row)."""
+
+    kind: str
+    recipients: Iterable[User]
+    case: Case | None = None
+    subject: Model | None = None
+    deadline: Deadline | None = None
+    escalation: Escalation | None = None
+    approval: Approval | None = None
+    delay: timedelta | None = None
+
+
 def notify(
     *,
     kind: str,
@@ -47,25 +63,42 @@ def notify(
     """Queue one email per recipient (with an address), sent once the transaction commits (or,
     with ``delay``, by the first sweep after it). About a case, or about a ``subject`` of a
     model registered with ``escalation.sources.register_subject`` (a corrective action)."""
-    if (case is None) == (subject is None):
-        raise ValueError("A notification is about a case or about a subject, not both.")
-    subject_type = ContentType.objects.get_for_model(subject) if subject is not None else None
-    rows = Notification.objects.bulk_create(
-        Notification(
-            recipient=person,
-            kind=kind,
-            case=case,
-            subject_type=subject_type,
-            subject_id=subject.pk if subject is not None else None,
-            deadline=deadline,
-            escalation=escalation,
-            approval=approval,
-            next_attempt_at=timezone.now() + (delay or timedelta()),
-        )
-        for person in {p.pk: p for p in recipients if p.email}.values()
+    return notify_many(
+        [ToNotify(kind, recipients, case, subject, deadline, escalation, approval, delay)]
     )
-    if rows and delay is None:
-        ids = [row.pk for row in rows]
+
+
+def notify_many(notices: list[ToNotify]) -> list[Notification]:
+    """``notify`` for many at once (a batch of the sweep): every row in one INSERT, and one task
+    queued after the commit for those without a delay."""
+    rows: list[Notification] = []
+    now_sent: set[int] = set()  # positions in rows of those sent after the commit (no delay)
+    for notice in notices:
+        if (notice.case is None) == (notice.subject is None):
+            raise ValueError("A notification is about a case or about a subject, not both.")
+        subject = notice.subject
+        subject_type = ContentType.objects.get_for_model(subject) if subject is not None else None
+        due = timezone.now() + (notice.delay or timedelta())
+        first = len(rows)
+        rows += [
+            Notification(
+                recipient=person,
+                kind=notice.kind,
+                case=notice.case,
+                subject_type=subject_type,
+                subject_id=subject.pk if subject is not None else None,
+                deadline=notice.deadline,
+                escalation=notice.escalation,
+                approval=notice.approval,
+                next_attempt_at=due,
+            )
+            for person in {p.pk: p for p in notice.recipients if p.email}.values()
+        ]
+        if notice.delay is None:
+            now_sent.update(range(first, len(rows)))
+    rows = Notification.objects.bulk_create(rows)
+    ids = [row.pk for i, row in enumerate(rows) if i in now_sent]
+    if ids:
         transaction.on_commit(lambda: _enqueue(ids))
     return rows
 

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,11 +18,9 @@ from complaints.models import Case, CaseEvent, Department, Step, Tier, User
 from complaints.services import case_assign, case_record
 
 from . import deadlines as deadline_rules
-from . import signals
-from .models import Deadline, Escalation, ExternalReview, Notification, Pause
-from .notifications import notify
-from .policies import PolicyBook, policy_for
-from .tiers import can_act_for_tier, next_tier, tier_members, user_tier
+from .batch import Batch
+from .models import Deadline, Escalation, ExternalReview, Pause
+from .tiers import can_act_for_tier, user_tier
 
 log = logging.getLogger(__name__)
 
@@ -45,62 +43,27 @@ def case_escalate(
     deadline: Deadline | None = None,
     note: str = "",
     at: datetime | None = None,
-    policies: PolicyBook | None = None,
 ) -> Escalation | None:
     """Hand the case to a higher tier (one up unless ``to_tier`` says; never down, never past
     the general manager unless referred to external review), record why, tell the people of
-    the new tier and the previous owner, and send ``case_escalated_in_transaction``
-    (``escalation.signals``). Call inside a transaction holding the case's lock.
+    the new tier and the previous owner, and send ``cases_escalated_in_transaction``
+    (``escalation.signals``). Call inside a transaction holding the case's lock. The rules are
+    ``escalation.batch.Batch.escalate``'s, which the sweep runs for a batch of breaches at once.
 
     A breach escalates at most once (``escalation_once_per_breach``): a second attempt, from an
-    overlapping sweep or a redelivered task, returns None and changes nothing. ``policies``: the
-    sweep's, read once for its batch."""
-    at = at or timezone.now()
-    from_tier = case.tier
-    if to_tier is None:
-        to_tier = next_tier(from_tier)
-    to_tier = max(to_tier, from_tier)
-    policy = (policies.policy_for if policies else policy_for)(
-        urgency=case.urgency, category=case.category
-    )
-    try:
-        with transaction.atomic():
-            escalation = Escalation.objects.create(
-                case=case,
-                deadline=deadline,
-                milestone=deadline.milestone if deadline else "",
-                round=deadline.round if deadline else case.reopen_count,
-                from_tier=from_tier,
-                to_tier=to_tier,
-                reason=reason,
-                note=note,
-                at=at,
-                by=by,
-                previous_owner_id=case.owner_id,
-                next_notify_at=at + policy.renotify_every,
-            )
-    except IntegrityError:
-        return None
-    case_record(
+    overlapping sweep or a redelivered task, returns None and changes nothing."""
+    batch = Batch()
+    batch.escalate(
         case=case,
-        kind=CaseEvent.Kind.ESCALATED,
+        reason=reason,
+        to_tier=to_tier,
         by=by,
+        deadline=deadline,
         note=note,
-        set_fields={"tier": to_tier},
-        changes={"reason": [None, reason]}
-        | ({"milestone": [None, deadline.milestone]} if deadline else {}),
-        at=at,
+        at=at or timezone.now(),
     )
-    signals.case_escalated_in_transaction.send(sender=Escalation, case=case, escalation=escalation)
-    recipients = list(tier_members(case=case, tier=to_tier))
-    if not recipients:
-        log.warning("Escalation of %s: nobody stands at tier %s or above.", case.reference, to_tier)
-    if case.owner_id and case.owner not in recipients:
-        recipients.append(case.owner)
-    notify(
-        kind=Notification.Kind.ESCALATED, case=case, recipients=recipients, escalation=escalation
-    )
-    return escalation
+    written = batch.flush()
+    return written[0] if written else None
 
 
 def _lock_escalation(escalation: Escalation, *, by: User) -> Escalation:

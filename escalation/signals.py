@@ -4,11 +4,12 @@ they connect here, as they do to ``complaints.signals``.
 Sent inside the transaction that escalates the case, with the case row locked (for rows that
 must commit or roll back with the escalation; a receiver that raises undoes the whole change):
 
-- ``case_escalated_in_transaction(case, escalation)``: the ``Escalation`` row is written and the
-  case's tier raised (its timeline event written, ``case.tier`` is the new tier). Sent by
-  ``escalation.services.case_escalate`` for every escalation: overdue, dissatisfied customer,
-  above authority, manual, referral to external review. Not sent when a breach that was
-  already escalated is escalated again (nothing changes then).
+- ``cases_escalated_in_transaction(escalations)``: the ``Escalation`` rows are written and their
+  cases' tiers raised (``escalation.case.tier`` is the new tier; the timeline events are
+  written). Sent by ``escalation.batch.Batch.flush`` for every escalation — overdue,
+  dissatisfied customer, above authority, manual, referral to external review — once for a
+  whole batch of the sweep (a list of many) or for one escalation (a list of one). Not sent
+  for a breach that was already escalated (nothing changes then).
 
 For the managers' escalation queue (``escalation.views.queue``; the apps that register their
 own escalations in ``escalation.sources``):
@@ -22,6 +23,6 @@ own escalations in ``escalation.sources``):
 
 from django.dispatch import Signal
 
-case_escalated_in_transaction = Signal()
+cases_escalated_in_transaction = Signal()
 
 queue_sections = Signal()

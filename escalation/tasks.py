@@ -10,8 +10,9 @@ from .sweep import sweep
 
 @shared_task(name="escalation.sweep")
 def sweep_deadlines() -> dict[str, int]:
-    """Run by beat every ``SWEEP_INTERVAL`` seconds (settings)."""
-    result = sweep()
+    """Run by beat every ``SWEEP_INTERVAL`` seconds (settings). The emails it writes are
+    rendered and sent by ``deliver_notifications`` tasks, on any worker."""
+    result = sweep(workers_send=True)
     return {
         "warned": result.count("warn"),
         "escalated": result.count("escalate"),

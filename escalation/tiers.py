@@ -44,7 +44,7 @@ def user_tier(user: User) -> int:
     return cached
 
 
-def _case_department_id(case: Case) -> int | None:
+def case_department_id(case: Case) -> int | None:
     """The department whose head answers for the case: the responsible one, or, before analysis
     names it, the department of whoever received it."""
     if case.department_id:
@@ -66,7 +66,7 @@ def can_act_at_tier(*, user: User, department_id: int | None, tier: int) -> bool
 
 def can_act_for_tier(*, user: User, case: Case, tier: int) -> bool:
     """``can_act_at_tier`` for the department that answers for the case."""
-    return can_act_at_tier(user=user, department_id=_case_department_id(case), tier=tier)
+    return can_act_at_tier(user=user, department_id=case_department_id(case), tier=tier)
 
 
 def tier_members_for(
@@ -101,6 +101,6 @@ def tier_members(*, case: Case, tier: int) -> list[User]:
     the department that answers for it at tier 1."""
     return tier_members_for(
         tier=tier,
-        department_id=_case_department_id(case),
+        department_id=case_department_id(case),
         handler_ids=(case.owner_id, case.responsible_person_id),
     )

@@ -74,7 +74,7 @@ def test_no_sweep_ever_is_not_ready(client, db):
 
 def test_a_failed_sweep_does_not_count_as_finished(client, swept, monkeypatch):
     JobRun.objects.filter(pk=swept.pk).update(succeeded_at=timezone.now() - timedelta(hours=1))
-    monkeypatch.setattr("escalation.tasks.sweep", lambda: 1 / 0)
+    monkeypatch.setattr("escalation.tasks.sweep", lambda **kwargs: 1 / 0)
     sweep_deadlines.apply()
 
     run = JobRun.objects.get(pk=swept.pk)

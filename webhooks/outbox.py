@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,6 +80,17 @@ def payload(
     return {"id": str(event_id), "type": event, "created": utc_iso(created), "data": data}
 
 
+@dataclass
+class Publish:
+    """Events of one case to publish (``cases_events_publish``)."""
+
+    case: Case
+    events: Sequence[str]
+    from_step: str | None = None
+    escalation: Escalation | None = None
+    absorbed: Case | None = None
+
+
 def case_events_publish(
     *,
     case: Case,
@@ -89,41 +101,52 @@ def case_events_publish(
 ) -> list[Delivery]:
     """Write a pending delivery of each event for every active subscription that lists it,
     and queue their sending for after the commit. Call inside the transaction of the change:
-    a receiver that is down, or a broker that is down, loses nothing.
+    a receiver that is down, or a broker that is down, loses nothing."""
+    return cases_events_publish([Publish(case, events, from_step, escalation, absorbed)])
+
+
+def cases_events_publish(publishes: list[Publish]) -> list[Delivery]:
+    """``case_events_publish`` for many cases at once (a batch of the sweep's escalations).
 
     One query finds the subscriptions (filtered here: JSON containment is not portable to
-    SQLite, and there are few subscriptions); nothing is cached across requests, so a
-    subscription edited in the admin counts from the next event on."""
-    unknown = set(events) - set(Event.values)
-    if unknown:
-        raise ValueError(f"Not a webhook event: {sorted(unknown)}")
+    SQLite, and there are few subscriptions), one INSERT writes every delivery; nothing is
+    cached across requests, so a subscription edited in the admin counts from the next event
+    on."""
+    for publish in publishes:
+        unknown = set(publish.events) - set(Event.values)
+        if unknown:
+            raise ValueError(f"Not a webhook event: {sorted(unknown)}")
+    if not publishes:
+        return []
     subscriptions = list(Subscription.objects.filter(is_active=True))
     created = timezone.now()
     rows = []
-    for event in events:
-        wanted = [s for s in subscriptions if event in s.events]
-        if not wanted:
-            continue
-        data = {"case": case_data(case=case, from_step=from_step)}
-        if event == Event.CASE_ESCALATED and escalation is not None:
-            data["escalation"] = escalation_data(escalation)
-        if event == Event.CASE_MERGED and absorbed is not None:
-            data["absorbed"] = case_data(case=absorbed)
-        # One id per event, shared by its subscriptions (as Heed-Delivery) and kept on retries.
-        event_id = uuid.uuid4()
-        body = payload(event_id=event_id, event=event, created=created, data=data)
-        rows += [
-            Delivery(
-                subscription=s,
-                event=event,
-                event_id=event_id,
-                payload=body,
-                case=case,
-                created_at=created,
-                next_attempt_at=created,
-            )
-            for s in wanted
-        ]
+    for publish in publishes:
+        case = publish.case
+        for event in publish.events:
+            wanted = [s for s in subscriptions if event in s.events]
+            if not wanted:
+                continue
+            data = {"case": case_data(case=case, from_step=publish.from_step)}
+            if event == Event.CASE_ESCALATED and publish.escalation is not None:
+                data["escalation"] = escalation_data(publish.escalation)
+            if event == Event.CASE_MERGED and publish.absorbed is not None:
+                data["absorbed"] = case_data(case=publish.absorbed)
+            # One id per event, shared by its subscriptions (Heed-Delivery), kept on retries.
+            event_id = uuid.uuid4()
+            body = payload(event_id=event_id, event=event, created=created, data=data)
+            rows += [
+                Delivery(
+                    subscription=s,
+                    event=event,
+                    event_id=event_id,
+                    payload=body,
+                    case=case,
+                    created_at=created,
+                    next_attempt_at=created,
+                )
+                for s in wanted
+            ]
     return deliveries_queue(rows)
 
 

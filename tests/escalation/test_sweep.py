@@ -331,31 +331,32 @@ def test_the_sweeps_queries_do_not_grow_with_open_cases_that_are_not_due(
     assert with_two_hundred == with_ten
 
 
-# Each overdue case costs 11 queries, however many there are: its own savepoint (2, so that
-# one failing case cannot hold up the rest), save its deadline (1), create the escalation in a
-# savepoint (3), set the tier and write the event (2), find the webhook subscriptions (1: none
-# here, so no delivery is written), find the tier's people (1) and queue the two emails (1: the
-# department head and the previous owner). Locking a batch of deadlines and cases is one query,
-# and so are its time-limit policies (``PolicyBook``); each chunk of emails sent
-# (notifications.CHUNK) is read, and marked sent, in one query each.
-QUERIES_PER_OVERDUE_CASE = 11
-
-
-def test_the_sweeps_queries_grow_linearly_with_the_overdue_cases(
+# A batch of due deadlines is written set-wise (escalation.batch), so its statements do not
+# grow with the overdue cases it holds: lock the batch's deadlines and cases (1), read the
+# time-limit policies (1), a savepoint around the batch (2, so that a failing batch is handled
+# again one deadline at a time), then one statement each for the deadlines' marks, the
+# escalations, the cases' tiers, the events, the webhook subscriptions (none here, so no
+# delivery is written), the tier's people (one department) and the emails; then the outbox
+# sends the emails, a chunk (notifications.CHUNK) read and marked sent in one query each; the
+# other passes (reminders, corrective actions) look for what is due.
+def test_a_batch_costs_the_same_queries_however_many_overdue_cases_it_holds(
     clock, decide_case, department_head
 ):
-    def overdue(count: int) -> int:
+    def overdue(count: int) -> tuple[int, list[str]]:
         for _ in range(count):
             decide_case(days_ago=2)
-        return sweep_queries()
+        with CaptureQueriesContext(connection) as queries:
+            sweep()
+        return len(queries), [q["sql"] for q in queries]
 
-    overdue(1)  # once first: what a process reads once (content types, say)
-    one, three, five = overdue(1), overdue(3), overdue(5)
+    overdue(2)  # once first: what a process reads once (content types, say)
+    # Up to five cases: their ten emails are one chunk of the outbox.
+    (two, _sql), (five, sql) = overdue(2), overdue(5)
 
-    assert Escalation.objects.count() == 10
-    per_case = (three - one) / 2
-    assert five - three == 2 * per_case  # linear: each case costs the same
-    assert per_case == QUERIES_PER_OVERDUE_CASE
+    assert Escalation.objects.count() == 9
+    assert two == five, sql
+    inserts = [q for q in sql if q.startswith("INSERT")]
+    assert len(inserts) == 3, inserts  # escalations, events, emails: each one statement
 
 
 # ---------------------------------------------------------------- dry run
@@ -435,22 +436,51 @@ def test_an_escalation_overtaken_by_a_higher_one_reminds_nobody(
     assert "head" not in reminders_to(case)
 
 
+def test_the_periodic_sweep_leaves_its_emails_to_the_workers_and_sends_the_backlog(
+    clock, decide_case, department_head, django_capture_on_commit_callbacks, monkeypatch
+):
+    """``workers_send`` (the periodic task): the emails a batch writes are queued for the
+    workers after its commit, not rendered by the sweep; what was due when the sweep began
+    and is still unsent (the broker was down) the sweep sends itself."""
+    queued: list[list[int]] = []
+    monkeypatch.setattr("escalation.notifications._enqueue", queued.append)
+    backlog_case = decide_case(days_ago=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep(workers_send=True)
+    backlog = Notification.objects.filter(case=backlog_case)
+    assert backlog.count() == 2 and not backlog.filter(sent_at__isnull=False).exists()
+    assert mail.outbox == []
+
+    clock(minutes=1)
+    new_case = decide_case(days_ago=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sweep(workers_send=True)
+
+    new = Notification.objects.filter(case=new_case)
+    assert result.sent == 2 and {m.to[0] for m in mail.outbox} <= set(
+        backlog.values_list("recipient__email", flat=True)
+    )
+    assert not new.filter(sent_at__isnull=False).exists()
+    assert sorted(queued[-1]) == sorted(new.values_list("pk", flat=True))
+
+
 def test_a_deadline_that_fails_does_not_hold_up_the_others(clock, decide_case, monkeypatch):
     """Fault injection: telling the tier about one case fails (as a broken template or a bug
     would); the sweep logs it, escalates the others, and looks at that one again later."""
-    import escalation.services
+    import escalation.batch
 
     broken, healthy = decide_case(days_ago=2), decide_case(days_ago=2)
-    real_notify = escalation.services.notify
+    real_notify_many = escalation.batch.notify_many
 
-    def notify(**kwargs):
-        if kwargs["case"].pk == broken.pk:
+    def notify_many(notices):
+        if any(notice.case.pk == broken.pk for notice in notices):
             raise RuntimeError("template exploded")
-        return real_notify(**kwargs)
+        return real_notify_many(notices)
 
-    monkeypatch.setattr(escalation.services, "notify", notify)
+    monkeypatch.setattr(escalation.batch, "notify_many", notify_many)
 
-    result = sweep(batch_size=1)
+    # Both in one batch: written set-wise, it fails; handled again one by one, one fails.
+    result = sweep()
 
     assert [a.reference for a in result.actions] == [healthy.reference]
     broken.refresh_from_db()
@@ -458,7 +488,7 @@ def test_a_deadline_that_fails_does_not_hold_up_the_others(clock, decide_case, m
     assert deadline_of(broken).breached_at is None
     assert deadline_of(broken).next_check_at == T0 + timedelta(minutes=5)
 
-    monkeypatch.setattr(escalation.services, "notify", real_notify)
+    monkeypatch.setattr(escalation.batch, "notify_many", real_notify_many)
     clock(minutes=5)
     sweep()
     broken.refresh_from_db()
