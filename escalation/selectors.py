@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from complaints.access import case_can_work
@@ -13,20 +13,7 @@ from complaints.models import Case, Step, Tier, User
 
 from .approvals import ceilings
 from .models import Approval, Deadline, Escalation, Milestone, Pause
-from .tiers import can_act_for_tier, user_tier
-
-
-def _scope(user: User, prefix: str = "") -> Q:
-    """The cases a manager answers for: a department head their department's (or, before
-    analysis names one, those received in it); quality and general managers all."""
-    if user_tier(user) == Tier.DEPARTMENT_HEAD:
-        return Q(**{f"{prefix}department_id": user.department_id}) | Q(
-            **{
-                f"{prefix}department__isnull": True,
-                f"{prefix}receiver__department_id": user.department_id,
-            }
-        )
-    return Q()
+from .tiers import answered_for_q, can_act_for_tier, user_tier
 
 
 def queue_tiers(user: User) -> list[int]:
@@ -52,7 +39,7 @@ def escalation_queue(*, user: User, include_acknowledged: bool = False) -> Query
             to_tier__in=tiers, to_tier=F("case__tier"), case__merged_into__isnull=True
         )
         .exclude(case__step=Step.CLOSED)
-        .filter(_scope(user, "case__"))
+        .filter(answered_for_q(user, "case__"))
         .select_related(
             "case", "case__customer", "case__owner", "case__department", "deadline", "by"
         )
@@ -76,7 +63,7 @@ def at_risk(*, user: User, within: timedelta, now: datetime | None = None) -> Qu
             paused_since__isnull=True,
             due_at__lte=now + within,
         )
-        .filter(_scope(user, "case__"))
+        .filter(answered_for_q(user, "case__"))
         .select_related("case", "case__customer", "case__owner", "case__department")
         .order_by("due_at", "pk")
     )
@@ -86,7 +73,7 @@ def approvals_waiting(*, user: User) -> QuerySet[Approval]:
     tiers = queue_tiers(user)
     return (
         Approval.objects.filter(status=Approval.Status.PENDING, tier__in=tiers)
-        .filter(_scope(user, "case__"))
+        .filter(answered_for_q(user, "case__"))
         .select_related("case", "case__customer", "requested_by")
         .order_by("requested_at")
     )

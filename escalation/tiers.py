@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import Q
+
 from complaints.models import Case, Tier, User
 from complaints.roles import Role, role_names
 
@@ -46,10 +48,30 @@ def user_tier(user: User) -> int:
 
 def case_department_id(case: Case) -> int | None:
     """The department whose head answers for the case: the responsible one, or, before analysis
-    names it, the department of whoever received it."""
+    names it, the department of whoever received it (``answered_by_q`` in SQL)."""
     if case.department_id:
         return case.department_id
     return case.receiver.department_id if case.receiver_id else None
+
+
+def answered_by_q(department_id: int | None, prefix: str = "") -> Q:
+    """``case_department_id(case) == department_id`` as a filter of cases (``prefix``: the
+    path to the case, e.g. ``case__``). No department answers for nothing: without the guard,
+    ``receiver__department_id=None`` would match every case not analysed yet."""
+    if department_id is None:
+        return Q(pk__in=[])
+    return Q(**{f"{prefix}department_id": department_id}) | Q(
+        **{f"{prefix}department__isnull": True, f"{prefix}receiver__department_id": department_id}
+    )
+
+
+def answered_for_q(user: User, prefix: str = "") -> Q:
+    """The cases a manager answers for: a department head those their department answers for
+    (none, without a department); quality and general managers, and everyone else, all (what
+    else they may see is the caller's rule)."""
+    if user_tier(user) == Tier.DEPARTMENT_HEAD:
+        return answered_by_q(user.department_id, prefix)
+    return Q()
 
 
 def can_act_at_tier(*, user: User, department_id: int | None, tier: int) -> bool:

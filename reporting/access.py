@@ -4,11 +4,11 @@ quality managers and general managers (everything). The same tiers as escalation
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from complaints.access import cases_visible_to
 from complaints.models import Case, Department, Tier, User
-from escalation.tiers import user_tier
+from escalation.tiers import answered_for_q, user_tier
 
 
 def user_can_read_reports(user: User) -> bool:
@@ -38,14 +38,4 @@ def cases_reported_to(*, user: User) -> QuerySet[Case]:
     survivor counts for both."""
     if not user_can_read_reports(user):
         raise PermissionDenied
-    cases = cases_visible_to(user=user).filter(merged_into__isnull=True)
-    if user_tier(user) == Tier.DEPARTMENT_HEAD:
-        if not user.department_id:
-            # The head of no department answers for no case (as ``escalation.tiers`` has it):
-            # the filter below would match every department's cases not analysed yet.
-            return cases.none()
-        cases = cases.filter(
-            Q(department_id=user.department_id)
-            | Q(department__isnull=True, receiver__department_id=user.department_id)
-        )
-    return cases
+    return cases_visible_to(user=user).filter(answered_for_q(user), merged_into__isnull=True)

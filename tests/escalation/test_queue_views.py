@@ -11,18 +11,19 @@ from html import unescape
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from complaints import services as case_services
 from complaints.errors import TransitionRefused
 from complaints.models import CaseEvent, Step, Tier
+from complaints.roles import Role
 from escalation import approvals
 from escalation.models import Escalation
-from escalation.services import escalations_reassign
+from escalation.services import case_escalate, escalations_reassign
 
-from ..factories import receive_case, walk
+from ..factories import receive_case, staff, walk
 
 QUEUE = "/escalations/"
 REASSIGN = "/escalations/reassign/"
@@ -93,6 +94,25 @@ def test_department_head_of_another_department_does_not_see_it(
     assert response.status_code == 200
     assert queued(response) == []
     assert "Nothing is waiting for you." in text(response)
+
+
+def test_a_department_head_without_a_department_answers_for_no_case(client, agent):
+    """The rule "the department that answers for a case" (``escalation.tiers.answered_by_q``)
+    with its guard: a head of no department does not see every department's cases not
+    analysed yet — those received by staff of no department, escalated or coming due — as the
+    queue once did (the reports already refused them)."""
+    headless = staff(Role.DEPARTMENT_HEAD, None, username="headless")
+    case = receive_case(by=agent)  # the agent has no department; nor, yet, the case
+    with transaction.atomic():
+        case_escalate(case=case, reason=Escalation.Reason.MANUAL, to_tier=Tier.DEPARTMENT_HEAD)
+    assert (case.department_id, agent.department_id, case.tier) == (None, None, 1)
+    client.force_login(headless)
+
+    response = client.get(QUEUE)
+
+    assert response.status_code == 200
+    assert queued(response) == []
+    assert at_risk_rows(client.get(f"{QUEUE}?within=168")) == []
 
 
 def test_quality_manager_sees_only_the_escalations_to_tier_two(
