@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -466,6 +467,11 @@ class Case(models.Model):
         """Still being handled: not closed, and not merged into another case (which handles
         it from then on)."""
         return self.step != Step.CLOSED and self.merged_into_id is None
+
+    def is_past_due(self, now: datetime | None = None) -> bool:
+        """Open and past its next deadline (``due_at``): the one rule of "overdue" for a case,
+        ``complaints.selectors.overdue_q`` in SQL (a case due this very moment is not late)."""
+        return self.is_open and self.due_at is not None and self.due_at < (now or timezone.now())
 
     @property
     def survivor(self) -> Case:

@@ -41,7 +41,8 @@ from .navigation import counts_at_once
 
 def overdue_q(now: datetime | None = None) -> Q:
     """Open cases past their next deadline (``Case.due_at``, kept by the escalation app from
-    its deadline rows: the earliest of the current round that is neither met nor paused)."""
+    its deadline rows: the earliest of the current round that is neither met nor paused; null
+    once a case is closed or merged): ``Case.is_past_due`` in SQL."""
     return Q(due_at__lt=now or timezone.now())
 
 

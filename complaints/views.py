@@ -115,7 +115,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "can_take": case.owner_id is None
         and case.is_open
         and request.user.has_perm("complaints.add_case"),
-        "is_overdue": bool(case.is_open and case.due_at and case.due_at < now),
+        "is_overdue": case.is_past_due(now),
         "steps": [
             {
                 "code": code,

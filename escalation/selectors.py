@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import F, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 
 from complaints.access import case_can_work
@@ -65,6 +65,8 @@ def at_risk(*, user: User, within: timedelta, now: datetime | None = None) -> Qu
         )
         .filter(answered_for_q(user, "case__"))
         .select_related("case", "case__customer", "case__owner", "case__department")
+        # Past due as a case is (``overdue_q``): due this very moment is not late yet.
+        .annotate(past_due=ExpressionWrapper(Q(due_at__lt=now), output_field=BooleanField()))
         .order_by("due_at", "pk")
     )
 

@@ -153,7 +153,7 @@ class CaseSummarySerializer(BlankKeptMixin, serializers.ModelSerializer):
         return {"id": obj.customer_id, "name": obj.customer.name}
 
     def get_overdue(self, obj: Case) -> bool:
-        return bool(obj.is_open and obj.due_at and obj.due_at < timezone.now())
+        return obj.is_past_due()
 
     def get_url(self, obj: Case) -> str:
         return reverse(
