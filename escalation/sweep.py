@@ -240,7 +240,9 @@ def _sweep_batch(rows: list[Deadline], now: datetime) -> list[Planned]:
                 _handle(deadline, cases.setdefault(deadline.case_id, deadline.case), now, batch)
                 for deadline in rows
             ]
-            batch.flush()
+            if len(batch.flush()) < len(batch.escalations):
+                # A lone escalation escalated already (escalation_once_per_breach): not done.
+                planned = [p for p in planned if p is None or p.action != "escalate"]
             return [p for p in planned if p]
     except SoftTimeLimitExceeded:
         raise
