@@ -25,7 +25,6 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.db.models import Count, Min, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -99,18 +98,14 @@ def _outbox() -> dict[str, Any]:
     """How many customer notices wait, and how long the most overdue one has waited past the
     moment it was due: a notice waiting out its retry backoff (a mail server refusing for an
     hour) is not a backlog; one due and not sent is (through the partial index notice_due)."""
-    from conversation.models import Notice, late_after
+    from conversation.models import late_after
+    from conversation.selectors import outbox_backlog, outboxes_unsent
 
-    now = timezone.now()
-    pending = Notice.objects.filter(status=Notice.Status.PENDING)
-    waiting = pending.aggregate(
-        count=Count("pk"), due_since=Min("next_attempt_at", filter=Q(next_attempt_at__lte=now))
-    )
-    overdue = None if waiting["due_since"] is None else (now - waiting["due_since"]).total_seconds()
+    waiting, overdue = outbox_backlog(outboxes_unsent()["customer"], now=timezone.now())
     return {
-        "ok": waiting["count"] <= settings.READY_OUTBOX_MAX_WAITING
+        "ok": waiting <= settings.READY_OUTBOX_MAX_WAITING
         and (overdue is None or overdue <= late_after().total_seconds()),
-        "waiting": waiting["count"],
+        "waiting": waiting,
         "oldest_due_seconds": None if overdue is None else round(overdue),
         "limits": {
             "waiting": settings.READY_OUTBOX_MAX_WAITING,

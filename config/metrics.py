@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -160,9 +160,7 @@ def _jobs() -> Iterator[Metric]:
 
 
 def _outboxes() -> Iterator[Metric]:
-    """Both outboxes through their partial indexes on next_attempt_at (unsent rows only)."""
-    from conversation.models import Notice
-    from escalation.models import Notification
+    from conversation.selectors import outbox_backlog, outboxes_unsent
 
     now = timezone.now()
     waiting = GaugeMetricFamily(
@@ -175,19 +173,10 @@ def _outboxes() -> Iterator[Metric]:
         "How long the most overdue unsent message has been due (0: none is due).",
         labels=["outbox"],
     )
-    unsent = {
-        "customer": Notice.objects.filter(
-            status=Notice.Status.PENDING, next_attempt_at__isnull=False
-        ),
-        "staff": Notification.objects.filter(next_attempt_at__isnull=False),
-    }
-    for outbox, rows in unsent.items():
-        row = rows.aggregate(
-            n=Count("pk"), due_since=Min("next_attempt_at", filter=Q(next_attempt_at__lte=now))
-        )
-        waiting.add_metric([outbox], row["n"])
-        due = row["due_since"]
-        oldest.add_metric([outbox], 0 if due is None else (now - due).total_seconds())
+    for outbox, rows in outboxes_unsent().items():
+        count, overdue = outbox_backlog(rows, now=now)
+        waiting.add_metric([outbox], count)
+        oldest.add_metric([outbox], overdue or 0)
     yield from (waiting, oldest)
 
 

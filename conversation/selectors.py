@@ -3,7 +3,9 @@ went by."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from datetime import datetime
+
+from django.db.models import Count, Min, Q, QuerySet
 
 from complaints.models import Case, CaseEvent, User
 from escalation.models import Notification
@@ -26,6 +28,26 @@ def acknowledgement_channel(*, case: Case, addresses: set[str]) -> str:
     another customer's messages go)."""
     notice = acknowledgement_notice(case=case)
     return notice.channel if notice is not None and notice.address in addresses else ""
+
+
+def outboxes_unsent() -> dict[str, QuerySet]:
+    """The two outboxes' unsent rows, each through its partial index on ``next_attempt_at``:
+    notices to customers, emails to staff (null once sent or given up)."""
+    return {
+        "customer": Notice.objects.filter(status=Notice.Status.PENDING),
+        "staff": Notification.objects.filter(next_attempt_at__isnull=False),
+    }
+
+
+def outbox_backlog(rows: QuerySet, *, now: datetime) -> tuple[int, float | None]:
+    """How many of an outbox's unsent ``rows`` wait, and for how many seconds the most overdue
+    one has been due (None: none is; one waiting out its retry backoff is not): what /readyz
+    and /metrics report, in one query."""
+    found = rows.aggregate(
+        n=Count("pk"), due_since=Min("next_attempt_at", filter=Q(next_attempt_at__lte=now))
+    )
+    due = found["due_since"]
+    return found["n"], None if due is None else (now - due).total_seconds()
 
 
 def navigation_querysets(user: User) -> dict[str, QuerySet]:

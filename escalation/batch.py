@@ -107,7 +107,13 @@ class Batch:
         if to_tier != from_tier:
             changes["tier"] = [from_tier, to_tier]
         record = Record(
-            case, CaseEvent.Kind.ESCALATED, by, note, {"tier": to_tier}, changes, False, at
+            case=case,
+            kind=CaseEvent.Kind.ESCALATED,
+            by=by,
+            note=note,
+            set_fields={"tier": to_tier},
+            changes=changes,
+            at=at,
         )
         recipients = list(self.members(case=case, tier=to_tier))
         if not recipients:

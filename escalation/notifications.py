@@ -63,41 +63,47 @@ def notify(
     """Queue one email per recipient (with an address), sent once the transaction commits (or,
     with ``delay``, by the first sweep after it). About a case, or about a ``subject`` of a
     model registered with ``escalation.sources.register_subject`` (a corrective action)."""
-    return notify_many(
-        [ToNotify(kind, recipients, case, subject, deadline, escalation, approval, delay)]
+    notice = ToNotify(
+        kind=kind,
+        recipients=recipients,
+        case=case,
+        subject=subject,
+        deadline=deadline,
+        escalation=escalation,
+        approval=approval,
+        delay=delay,
     )
+    return notify_many([notice])
 
 
 def notify_many(notices: list[ToNotify]) -> list[Notification]:
     """``notify`` for many at once (a batch of the sweep): every row in one INSERT, and one task
     queued after the commit for those without a delay."""
     rows: list[Notification] = []
-    now_sent: set[int] = set()  # positions in rows of those sent after the commit (no delay)
+    send_now: list[bool] = []  # each row's: sent after the commit (no delay), or by a sweep
     for notice in notices:
         if (notice.case is None) == (notice.subject is None):
             raise ValueError("A notification is about a case or about a subject, not both.")
         subject = notice.subject
         subject_type = ContentType.objects.get_for_model(subject) if subject is not None else None
         due = timezone.now() + (notice.delay or timedelta())
-        first = len(rows)
-        rows += [
-            Notification(
-                recipient=person,
-                kind=notice.kind,
-                case=notice.case,
-                subject_type=subject_type,
-                subject_id=subject.pk if subject is not None else None,
-                deadline=notice.deadline,
-                escalation=notice.escalation,
-                approval=notice.approval,
-                next_attempt_at=due,
+        for person in {p.pk: p for p in notice.recipients if p.email}.values():
+            rows.append(
+                Notification(
+                    recipient=person,
+                    kind=notice.kind,
+                    case=notice.case,
+                    subject_type=subject_type,
+                    subject_id=subject.pk if subject is not None else None,
+                    deadline=notice.deadline,
+                    escalation=notice.escalation,
+                    approval=notice.approval,
+                    next_attempt_at=due,
+                )
             )
-            for person in {p.pk: p for p in notice.recipients if p.email}.values()
-        ]
-        if notice.delay is None:
-            now_sent.update(range(first, len(rows)))
+            send_now.append(notice.delay is None)
     rows = Notification.objects.bulk_create(rows)
-    ids = [row.pk for i, row in enumerate(rows) if i in now_sent]
+    ids = [row.pk for row, now in zip(rows, send_now, strict=True) if now]
     if ids:
         transaction.on_commit(lambda: _enqueue(ids))
     return rows

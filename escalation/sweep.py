@@ -69,6 +69,10 @@ class SweepResult:
         return sum(1 for a in self.actions if a.action == action)
 
 
+# What handling a deadline reads of its case (whose department answers, its owner to tell).
+_WITH_CASE = ("case", "case__receiver", "case__owner")
+
+
 def _due_deadlines(now: datetime):
     return Deadline.objects.filter(next_check_at__lte=now).order_by("next_check_at", "pk")
 
@@ -189,7 +193,7 @@ REMINDERS = sources.SweepPass(
     name="escalation.reminders",
     due=lambda now: (
         Escalation.objects.filter(next_notify_at__lte=now)
-        .select_related("case", "case__receiver", "case__owner")
+        .select_related(*_WITH_CASE)
         .order_by("next_notify_at", "pk")
     ),
     handle=_remind,
@@ -251,7 +255,7 @@ def _sweep_batch(rows: list[Deadline], now: datetime) -> list[Planned]:
     # The failed attempt changed the rows in memory: read them again (still locked by us).
     rows = list(
         Deadline.objects.filter(pk__in=[row.pk for row in rows])
-        .select_related("case", "case__receiver", "case__owner")
+        .select_related(*_WITH_CASE)
         .order_by("next_check_at", "pk")
     )
     actions: list[Planned] = []
@@ -329,7 +333,7 @@ def sweep(
         with transaction.atomic():
             rows = list(
                 _due_deadlines(now)
-                .select_related("case", "case__receiver", "case__owner")
+                .select_related(*_WITH_CASE)
                 .select_for_update(skip_locked=True, of=("self", "case"))[:batch_size]
             )
             if rows:

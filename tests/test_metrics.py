@@ -28,8 +28,8 @@ from escalation.models import Deadline, Escalation
 from escalation.tasks import sweep_deadlines
 
 from .factories import receive, receive_case, walk
-from .outages import broker_unreachable, closed_port
-from .workers import database_url
+from .outages import broker_unreachable
+from .workers import database_url, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +174,7 @@ def test_gunicorn_s_workers_add_up_their_figures(tmp_path):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"stale: from a previous run")
-    port = closed_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
