@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from datetime import datetime
@@ -14,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
 
 
@@ -108,6 +110,28 @@ class Tier(models.IntegerChoices):
     QUALITY_MANAGER = 2, _("Quality manager")
     GENERAL_MANAGER = 3, _("General manager")
     EXTERNAL_REVIEW = 4, _("External review")
+
+
+@functools.cache
+def _choice_labels(field: models.Field) -> dict:
+    return dict(field.flatchoices)
+
+
+class ChoiceLabels(models.Model):
+    """``get_<field>_display`` from a dict made once per field. Django's makes every choice
+    hashable again at each call, and hashing a lazily translated label translates it: a case
+    list's hundred labels cost some 1,600 translations, a sixth of the page's time."""
+
+    class Meta:
+        abstract = True
+
+    def _get_FIELD_display(self, field):
+        value = getattr(self, field.attname)
+        try:
+            label = _choice_labels(field).get(value, value)
+        except TypeError:  # a value that cannot be a key (a list): Django's own way
+            return super()._get_FIELD_display(field)
+        return force_str(label, strings_only=True)
 
 
 class Department(models.Model):
@@ -213,7 +237,7 @@ def tracking_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Case(models.Model):
+class Case(ChoiceLabels):
     """One complaint, from receipt to closed. Changed only through ``complaints.services``."""
 
     OPEN_STEPS = [s for s in Step.values if s != Step.CLOSED]
@@ -404,6 +428,10 @@ class Case(models.Model):
             models.Index(
                 fields=["due_at", "step"], condition=Q(due_at__isnull=False), name="case_due_open"
             ),
+            # The work lists' default order (``complaints.filters.sort_order``): the next
+            # deadline first, cases without one (closed, merged) last, newest received first
+            # among equals; an index scan reads a page of every case in that order.
+            models.Index(fields=["due_at", "-received_at", "-id"], name="case_due_received"),
             # The lists' and the API's tier filter (tier 2 and above: a few cases of many).
             models.Index(fields=["tier"], name="case_tier"),
             # Reporting's repeat complainants from the stored flag: the repeats of a period (of
@@ -537,7 +565,7 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise TypeError(f"{self.model.__name__} rows are append-only.")
 
 
-class AppendOnlyModel(models.Model):
+class AppendOnlyModel(ChoiceLabels):
     """A history row (the event log here; other apps' logs too): added, never updated or
     deleted, one by one or in bulk."""
 

@@ -3,7 +3,7 @@ case), its files."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
 )
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,13 +48,33 @@ def overdue_q(now: datetime | None = None) -> Q:
 
 
 def case_list(*, user: User, qs: QuerySet[Case] | None = None) -> QuerySet[Case]:
-    """Cases for a list page with everything a row shows, in a fixed number of queries."""
+    """Cases for a list page with everything a row shows, in a fixed number of queries (with
+    ``cases_last_activity`` for the page's rows)."""
     qs = cases_visible_to(user=user) if qs is None else qs
     return (
-        qs.select_related("customer", "owner", "department", "merged_into", "repeat_of")
+        qs.select_related(
+            "customer", "owner", "responsible_person", "department", "merged_into", "repeat_of"
+        )
         .defer("search_vector")
         .annotate(is_overdue=ExpressionWrapper(overdue_q(), output_field=BooleanField()))
     )
+
+
+def cases_last_activity(cases: Iterable[Case]) -> list[Case]:
+    """Sets ``last_event`` on each of a page's cases: the latest entry of its timeline (who did
+    what last: staff, the customer or Heed itself), with its actor. One query for the page,
+    each case's latest found through the index on (case, at)."""
+    cases = list(cases)
+    latest = CaseEvent.objects.filter(case=OuterRef("pk")).order_by("-at", "-pk").values("pk")[:1]
+    keys = Case.objects.filter(pk__in=[case.pk for case in cases]).values(last=Subquery(latest))
+    events = (
+        {e.case_id: e for e in CaseEvent.objects.filter(pk__in=keys).select_related("actor")}
+        if cases
+        else {}
+    )
+    for case in cases:
+        case.last_event = events.get(case.pk)
+    return cases
 
 
 def my_cases(*, user: User) -> QuerySet[Case]:
@@ -62,6 +83,17 @@ def my_cases(*, user: User) -> QuerySet[Case]:
     return (
         cases_visible_to(user=user)
         .filter(Q(owner=user) | Q(responsible_person=user), merged_into__isnull=True)
+        .exclude(step=Step.CLOSED)
+    )
+
+
+def department_cases(*, user: User) -> QuerySet[Case]:
+    """My department's desk: its open cases (none for someone in no department)."""
+    if not user.department_id:
+        return Case.objects.none()
+    return (
+        cases_visible_to(user=user)
+        .filter(department_id=user.department_id, merged_into__isnull=True)
         .exclude(step=Step.CLOSED)
     )
 

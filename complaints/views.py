@@ -12,12 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from . import contact, customer_actions, lifecycle, merging, repeats, selectors, services, signals
 from .access import case_can_work, case_get_for_user, user_can_view_cases
 from .errors import AccessDenied, CaseConflict, CaseError, InvalidInput
-from .filters import CaseFilter
+from .filters import DEFAULT_SORT, SORTS, CaseFilter, sort_order
 from .forms import (
     AssignForm,
     ContactAttemptForm,
@@ -40,22 +41,68 @@ def _require_staff(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
+# The work lists, each a to-do list sorted by what is due first: the cases on my desk, those no
+# one owns yet, my department's and every case: (title, cases, URL name). Who has which:
+# ``_scopes``.
+SCOPES = {
+    "mine": (gettext_lazy("My cases"), selectors.my_cases, "complaints:my_cases"),
+    "to_take": (gettext_lazy("To take"), selectors.waiting_to_be_taken, "complaints:to_take"),
+    "department": (
+        gettext_lazy("My department"),
+        selectors.department_cases,
+        "complaints:department_cases",
+    ),
+    "all": (gettext_lazy("All cases"), None, "complaints:all_cases"),
+}
+
+
+def _scopes(user) -> list[str]:
+    """The tabs a user has: "To take" for those who may take cases (those who log them), "My
+    department" for those in one."""
+    return [
+        scope
+        for scope in SCOPES
+        if (scope != "to_take" or user.has_perm("complaints.add_case"))
+        and (scope != "department" or user.department_id)
+    ]
+
+
+def _sort_links(request: HttpRequest, current: str) -> dict[str, dict]:
+    """Each sortable column's link (the list's query with that sort, the other way round when
+    it is the current one) and its state for ``aria-sort``."""
+    links = {}
+    for name in SORTS:
+        query = request.GET.copy()
+        query.pop("page", None)
+        query["ordering"] = f"-{name}" if current == name else name
+        state = (
+            "ascending" if current == name else "descending" if current == f"-{name}" else "none"
+        )
+        links[name] = {"url": f"?{query.urlencode()}", "state": state}
+    return links
+
+
 def _case_list(request: HttpRequest, *, scope: str) -> HttpResponse:
     _require_staff(request)
-    base = selectors.my_cases(user=request.user) if scope == "mine" else None
-    qs = selectors.case_list(user=request.user, qs=base)
+    if scope not in _scopes(request.user):
+        raise PermissionDenied
+    title, scoped, _url = SCOPES[scope]
+    qs = selectors.case_list(user=request.user, qs=scoped(user=request.user) if scoped else None)
     case_filter = CaseFilter(request.GET or None, queryset=qs)
     rows = case_filter.qs if case_filter.is_bound else qs
     if case_filter.is_bound and not case_filter.is_valid():
         rows = qs.none()
+    sort = (case_filter.form.cleaned_data.get("ordering") if case_filter.is_bound else None) or []
+    current = sort[0] if sort else DEFAULT_SORT
     page = DeferredJoinPaginator(
-        rows.order_by(*rows.query.order_by or ["-received_at"], "-pk"),
+        rows.order_by(*(rows.query.order_by or sort_order(DEFAULT_SORT)), "-pk"),
         PAGE_SIZE,
         rows=lambda keys: selectors.case_list(
             user=request.user, qs=Case.objects.filter(pk__in=keys)
         ),
     )
     page_obj = page.get_page(request.GET.get("page"))
+    selectors.cases_last_activity(page_obj.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     template = (
@@ -68,9 +115,16 @@ def _case_list(request: HttpRequest, *, scope: str) -> HttpResponse:
         template,
         {
             "scope": scope,
+            "title": title,
+            "tabs": [
+                {"scope": name, "label": SCOPES[name][0], "url": reverse(SCOPES[name][2])}
+                for name in _scopes(request.user)
+            ],
             "filter": case_filter,
             "page_obj": page_obj,
             "query": query.urlencode(),
+            "sort_links": _sort_links(request, current),
+            "now": timezone.now(),
         },
     )
 
@@ -79,6 +133,18 @@ def _case_list(request: HttpRequest, *, scope: str) -> HttpResponse:
 @require_GET
 def my_cases(request: HttpRequest) -> HttpResponse:
     return _case_list(request, scope="mine")
+
+
+@login_required
+@require_GET
+def to_take(request: HttpRequest) -> HttpResponse:
+    return _case_list(request, scope="to_take")
+
+
+@login_required
+@require_GET
+def department_cases(request: HttpRequest) -> HttpResponse:
+    return _case_list(request, scope="department")
 
 
 @login_required

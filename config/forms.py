@@ -1,5 +1,7 @@
-"""How form widgets are rendered: with Django's own templates, but a select's options are
-written here.
+"""Form widgets: how they are rendered, and the few every form and filter shares (a date
+picker that always takes ISO dates, a yes / no filter that reads "Any").
+
+Widgets are rendered with Django's own templates, but a select's options are written here.
 
 Django renders each ``<option>`` through a template of its own (an include, its attributes
 another): a case list's filter form, whose selects hold the staff and the departments, came to
@@ -11,9 +13,12 @@ rendered by them as before.
 
 from __future__ import annotations
 
+from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
+from django_filters.widgets import DateRangeWidget, RangeWidget
 
 SELECT = "django/forms/widgets/select.html"
 OPTION = "django/forms/widgets/select_option.html"
@@ -61,3 +66,34 @@ class Renderer(DjangoTemplates):
         ):
             return _select(widget)
         return super().render(template_name, context, request)
+
+
+class IsoDateInput(forms.DateInput):
+    """The browser's date picker. Its value is always ISO (``2026-12-19``), whatever the language:
+    a date input given the language's format (Chinese ``2026/12/19``) shows nothing, and the
+    browser then refuses to submit the form (issue 14)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class IsoDateRangeWidget(DateRangeWidget):
+    """django-filter's ``_after`` / ``_before`` pair of dates, as date pickers."""
+
+    def __init__(self, attrs=None):
+        # Each date named for assistive technology: the field's one label sits on the pair.
+        pickers = (
+            IsoDateInput({"aria-label": _("From")}),
+            IsoDateInput({"aria-label": _("Until")}),
+        )
+        super(RangeWidget, self).__init__(pickers, attrs)
+
+
+class AnyYesNoSelect(forms.NullBooleanSelect):
+    """A yes / no filter whose empty choice reads "Any", not Django's "Unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", _("Any")), ("true", _("Yes")), ("false", _("No"))]

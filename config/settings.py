@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("HEED_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -163,6 +164,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# A filter's empty choice (django-filter's "---------"): the lists and reports read "Any".
+FILTERS_EMPTY_CHOICE_LABEL = gettext_lazy("Any")
 # Region used to read phone numbers written without a country code.
 PHONE_REGION = env.str("PHONE_REGION", default="CN")
 

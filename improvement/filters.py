@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from complaints.filters import YesNoFilter
 from complaints.forms import staff_who_work_cases
 from complaints.models import Department, RootCause
 
@@ -25,7 +26,7 @@ class ActionFilter(filters.FilterSet):
         label=pgettext_lazy("action", "Owner"), queryset=staff_who_work_cases()
     )
     department = filters.ModelChoiceFilter(label=_("Department"), queryset=Department.objects.all())
-    overdue = filters.BooleanFilter(label=_("Overdue"), method="filter_overdue")
+    overdue = YesNoFilter(label=_("Overdue"), method="filter_overdue")
     ordering = filters.OrderingFilter(
         label=_("Sort by"),
         fields=(("due_on", "due"), ("recorded_at", "recorded"), ("status", "status")),

@@ -8,6 +8,7 @@ from django.utils.translation import pgettext_lazy
 
 from complaints.forms import StaffChoiceField, staff_who_work_cases
 from complaints.models import Department, User
+from config.forms import IsoDateInput
 
 from .evidence import MAX_WINDOW_DAYS
 from .models import Action
@@ -23,7 +24,7 @@ class ActionForm(forms.ModelForm):
     department = forms.ModelChoiceField(
         queryset=Department.objects.all(), required=False, label=_("Owner department")
     )
-    due_on = forms.DateField(label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(label=_("Due date"), widget=IsoDateInput)
 
     class Meta:
         model = Action

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import DateRangeField
 
-from complaints.filters import AnyOfFilter
+from complaints.filters import AnyOfFilter, YesNoFilter
 from complaints.models import (
     Case,
     CaseEvent,
@@ -29,6 +29,7 @@ from complaints.models import (
     Urgency,
     Validity,
 )
+from config.forms import IsoDateRangeWidget
 from escalation.models import Approval, Deadline, Escalation, ExternalReview, Milestone
 
 # The dashboard's period when none is chosen.
@@ -65,7 +66,9 @@ DASHBOARD_PARAMETERS = (
 
 
 class ReportFilter(filters.FilterSet):
-    received = BoundedDateFromToRangeFilter(label=_("Received between"), field_name="received_at")
+    received = BoundedDateFromToRangeFilter(
+        label=_("Received between"), field_name="received_at", widget=IsoDateRangeWidget
+    )
     department = filters.ModelChoiceFilter(
         label=_("Department"), queryset=Department.objects.order_by("name")
     )
@@ -140,19 +143,15 @@ class ReportCaseFilter(ReportFilter):
     left_step = filters.ChoiceFilter(
         label=_("Left the step"), choices=Step.choices, method="by_left_step"
     )
-    reopened = filters.BooleanFilter(label=_("Reopened"), method="by_reopened")
-    approval_waiting = filters.BooleanFilter(
-        label=_("Approval waiting"), method="by_approval_waiting"
-    )
-    in_external_review = filters.BooleanFilter(
-        label=_("In external review"), method="by_external_review"
-    )
-    repeat = filters.BooleanFilter(label=_("Repeat complainant"), method="by_repeat")
+    reopened = YesNoFilter(label=_("Reopened"), method="by_reopened")
+    approval_waiting = YesNoFilter(label=_("Approval waiting"), method="by_approval_waiting")
+    in_external_review = YesNoFilter(label=_("In external review"), method="by_external_review")
+    repeat = YesNoFilter(label=_("Repeat complainant"), method="by_repeat")
     root_cause_category = filters.ChoiceFilter(label=_("Root cause"), choices=RootCause.choices)
     validity = filters.ChoiceFilter(label=_("Validity"), choices=Validity.choices)
     remedy = filters.ChoiceFilter(label=_("Remedy"), choices=Remedy.choices, method="by_remedy")
-    remedied = filters.BooleanFilter(label=_("With a remedy"), method="by_remedied")
-    satisfied = filters.BooleanFilter(label=_("Satisfied"), field_name="follow_up_satisfied")
+    remedied = YesNoFilter(label=_("With a remedy"), method="by_remedied")
+    satisfied = YesNoFilter(label=_("Satisfied"), field_name="follow_up_satisfied")
     ending = filters.ChoiceFilter(label=_("Ended"), choices=Ending.choices)
     rating = filters.NumberFilter(label=_("Rating"), field_name="satisfaction_rating")
     responsible_department = filters.ModelChoiceFilter(

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from complaints.models import Department
-from complaints.selectors import case_list
+from complaints.selectors import case_list, cases_last_activity
 
 from . import charts, exports
 from .access import cases_reported_to, report_filter_limited
@@ -164,6 +164,7 @@ def cases(request: HttpRequest) -> HttpResponse:
     """The cases behind a figure (the dashboard's filters plus the figure's)."""
     scope, case_filter, rows = _report_cases(request)
     page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    cases_last_activity(page_obj.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -175,6 +176,7 @@ def cases(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "dashboard_query": scope.query.urlencode(),
             "filters_shown": _filters_shown(scope),
+            "now": timezone.now(),
         },
     )
 

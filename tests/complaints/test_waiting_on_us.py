@@ -72,7 +72,7 @@ def marked(list_page: str) -> set[str]:
 
 def listed(list_page: str) -> set[str]:
     """Every reference a case list's table shows."""
-    return set(re.findall(r'<td><a href="/cases/([^/"]+)/"', list_page))
+    return set(re.findall(r'<tr[^>]* data-reference="([^"]+)"', list_page))
 
 
 @pytest.fixture

@@ -85,6 +85,22 @@ def page(browser, live_server) -> Iterator:
     context.close()
 
 
+# ---------------------------------------------------------------- staff
+
+PASSWORD = "pw-for-tests"  # UserFactory's
+
+
+def log_in(page, user) -> None:
+    """Log ``user`` in through the login page and wait for their first page."""
+    from playwright.sync_api import expect
+
+    page.goto("/login/")
+    page.locator("input[name=username]").fill(user.username)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("nav-my-cases")).to_be_visible()
+
+
 # ---------------------------------------------------------------- every page on every screen
 
 PHONE = {"width": 390, "height": 844}

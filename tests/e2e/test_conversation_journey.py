@@ -25,13 +25,12 @@ from conversation.outbox import notices_deliver
 
 from ..caches import cache_clear
 from ..factories import CustomerFactory, receive, receive_case, walk
-from .conftest import PHONE, TIMEOUT_MS, check_screen
+from .conftest import PHONE, TIMEOUT_MS, check_screen, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 expect.set_options(timeout=TIMEOUT_MS)
 
-PASSWORD = "pw-for-tests"  # UserFactory's
 LINK = re.compile(r"http\S+/t/([A-Za-z0-9_-]{43})")
 
 
@@ -43,14 +42,6 @@ def phone(browser, live_server) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
-
-
-def log_in(page: Page, user) -> None:
-    page.goto("/login/")
-    page.locator("input[name=username]").fill(user.username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_test_id("nav-my-cases")).to_be_visible()
 
 
 def delivered(kind: str) -> mail.EmailMessage:

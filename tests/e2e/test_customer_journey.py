@@ -146,7 +146,7 @@ def test_customer_complains_online_follows_the_case_agrees_and_rates_it_closed(
     expect(unassigned).to_contain_text("To take")
     expect(unassigned.locator(".count")).to_have_text("1")
     unassigned.click()
-    expect(page).to_have_url(re.compile(r"/cases/\?unassigned=true$"))
+    expect(page).to_have_url(re.compile(r"/cases/to-take/$"))
     rows = page.locator("#case-table tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Chen Jing")

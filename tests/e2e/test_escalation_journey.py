@@ -20,7 +20,7 @@ from escalation.models import Escalation, Milestone
 from escalation.sweep import sweep
 
 from ..factories import CustomerFactory, receive_case, walk
-from .conftest import TIMEOUT_MS
+from .conftest import TIMEOUT_MS, log_in
 
 # The live server reads what this test writes, so no wrapping transaction: the database is
 # flushed after the test instead (factories.staff makes the roles again if a flush removed them).
@@ -28,16 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 expect.set_options(timeout=TIMEOUT_MS)
 
-PASSWORD = "pw-for-tests"  # UserFactory's
 INSTRUCTION = "Call the customer today and book the engineer for tomorrow morning."
-
-
-def log_in(page: Page, user) -> None:
-    page.goto("/login/")
-    page.locator("input[name=username]").fill(user.username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_test_id("nav-my-cases")).to_be_visible()
 
 
 def switch_language(page: Page, code: str) -> None:

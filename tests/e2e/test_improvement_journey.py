@@ -17,24 +17,15 @@ from complaints.models import Step
 from improvement.models import Action, Verification
 
 from ..factories import CustomerFactory, receive_case, walk
-from .conftest import TIMEOUT_MS
+from .conftest import TIMEOUT_MS, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 expect.set_options(timeout=TIMEOUT_MS)
 
-PASSWORD = "pw-for-tests"  # UserFactory's
 TITLE = "Change the bearing supplier of the W-200"
 DONE_NOTE = "All W-200 drums now get the new supplier's bearings (since batch 2611)."
 EVIDENCE = "Checked the repair log: no bearing failure since the change."
-
-
-def log_in(page: Page, user) -> None:
-    page.goto("/login/")
-    page.locator("input[name=username]").fill(user.username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_test_id("nav-my-cases")).to_be_visible()
 
 
 def log_out(page: Page) -> None:

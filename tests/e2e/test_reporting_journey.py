@@ -17,21 +17,11 @@ from playwright.sync_api import Page, expect
 from complaints.models import Category
 
 from ..factories import CustomerFactory, receive_case
-from .conftest import TIMEOUT_MS
+from .conftest import TIMEOUT_MS, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-PASSWORD = "pw-for-tests"  # UserFactory's
-
-
-def log_in(page: Page, user) -> None:
-    page.goto("/login/")
-    page.locator("input[name=username]").fill(user.username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_test_id("nav-my-cases")).to_be_visible()
 
 
 def test_a_manager_filters_the_dashboard_follows_a_figure_and_downloads(

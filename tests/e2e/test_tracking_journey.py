@@ -21,7 +21,7 @@ from intake import tracking
 
 from ..caches import cache_clear
 from ..factories import active_digests
-from .conftest import TIMEOUT_MS
+from .conftest import TIMEOUT_MS, log_in
 
 # The live server reads what this test writes, so no wrapping transaction: the database is
 # flushed after the test instead (factories.staff makes the roles again if a flush removed them).
@@ -29,7 +29,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 expect.set_options(timeout=TIMEOUT_MS)
 
-PASSWORD = "pw-for-tests"  # UserFactory's
 MESSAGE = "We are on it: an engineer will call you tomorrow morning."
 INTERNAL = "Sounded furious; check whether batch B-17 bearings are in this machine."
 
@@ -67,14 +66,6 @@ def new_browser(browser, live_server) -> Iterator[Callable[[], Page]]:
     yield open_page
     for context in contexts:
         context.close()
-
-
-def log_in(page: Page, user) -> None:
-    page.goto("/login/")
-    page.locator("input[name=username]").fill(user.username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_test_id("nav-my-cases")).to_be_visible()
 
 
 def tracking_path(page: Page) -> str:

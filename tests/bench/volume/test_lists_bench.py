@@ -23,10 +23,11 @@ pytestmark = [pytest.mark.bench, pytest.mark.django_db]
 
 OPEN = "&".join(f"step={s}" for s in Step.values if s != Step.CLOSED)
 # A page: the session and its user, their permissions and roles (4), the list's count, keys
-# and rows (3), the filter form's people and departments (2), the navigation's counts (1), and
-# a search's customers (1). The API: the token, the permissions, the count, keys and rows, a
-# search's customers, and the token's last use noted (at most every few minutes).
-PAGE_QUERIES = 11
+# and rows (3), the rows' last activity (1), the filter form's people and departments (2), the
+# navigation's counts (1), and a search's customers (1). The API: the token, the permissions,
+# the count, keys and rows, a search's customers, and the token's last use noted (at most every
+# few minutes).
+PAGE_QUERIES = 12
 API_QUERIES = 6
 
 
@@ -47,7 +48,7 @@ def test_case_lists_and_search(client, dataset):
         ("Open, by customer", f"/cases/?{OPEN}&ordering=customer"),
         ("Open, by urgency", f"/cases/?{OPEN}&ordering=-urgency"),
         ("Waiting on us", "/cases/?waiting=true"),
-        ("To take", "/cases/?unassigned=true"),
+        ("To take", "/cases/to-take/"),
         ("Department", f"/cases/?{OPEN}&department={dataset.department.pk}"),
     ]
     figures = [measure(name, lambda url=url: client.get(url)) for name, url in pages]
