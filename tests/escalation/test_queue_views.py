@@ -44,7 +44,7 @@ def queued(response) -> list[str]:
 def at_risk_rows(response) -> list[tuple[str, str]]:
     """(reference, milestone) of each row of the at-risk list, in the order shown."""
     return re.findall(
-        r'data-testid="risk-row">\s*<td><a href="[^"]+">([^<]+)</a></td>\s*<td>([^<]+)</td>',
+        r'data-testid="risk-row">\s*<td><a href="[^"]+">([^<]+)</a></td>\s*<td[^>]*>([^<]+)</td>',
         text(response),
     )
 
