@@ -97,8 +97,27 @@ def test_on_a_phone_each_case_is_a_card_and_nothing_scrolls_sideways(page: Page,
     )
     assert label == '"Time left"'
     check_screen(page)
-    page.goto("/cases/")
+    # The navigation folds behind "Menu" (the header is one short row); it opens on a tap.
+    assert page.locator("header").bounding_box()["height"] < 100
+    expect(page.get_by_test_id("nav-my-cases")).to_be_hidden()
+    page.get_by_test_id("nav-menu").click()
+    expect(page.get_by_test_id("nav-my-cases")).to_be_visible()
+    page.get_by_test_id("nav-unassigned").click()
+    expect(page).to_have_url(re.compile(r"/cases/to-take/$"))
     check_screen(page)
+
+
+def test_on_a_laptop_the_navigation_is_one_row_with_a_skip_link(page: Page, agent, desk):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    log_in(page, agent)
+    expect(page.get_by_test_id("nav-menu")).to_be_hidden()
+    links = page.locator("header .nav-links > li")
+    tops = [links.nth(i).bounding_box()["y"] for i in range(links.count())]
+    assert max(tops) - min(tops) < 10, tops  # one row (a button sits a few pixels higher)
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
 
 
 def test_in_chinese_the_received_dates_are_picked_and_filter_the_list(page: Page, agent, desk):
