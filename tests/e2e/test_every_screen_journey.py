@@ -102,5 +102,5 @@ def test_the_refusal_and_not_found_pages_fit_both_screens(page: Page, demo):
         check_screen(page)
         response = page.goto("/cases/C000000-00000/")
         assert response.status == 404
-        expect(page.get_by_role("link", name="My cases").first).to_be_visible()
+        expect(page.get_by_role("button", name="Back to my cases")).to_be_visible()
         check_screen(page)
