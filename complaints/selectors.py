@@ -87,6 +87,20 @@ def my_cases(*, user: User) -> QuerySet[Case]:
     )
 
 
+def case_reference_find(*, user: User, typed: str) -> str | None:
+    """The reference of the case ``typed`` names whole (in any case of letters), if the user
+    may see it: read through the unique index."""
+    candidate = typed.strip().upper()
+    if not candidate or len(candidate) > Case._meta.get_field("reference").max_length:
+        return None
+    return (
+        cases_visible_to(user=user)
+        .filter(reference=candidate)
+        .values_list("reference", flat=True)
+        .first()
+    )
+
+
 def department_cases(*, user: User) -> QuerySet[Case]:
     """My department's desk: its open cases (none for someone in no department)."""
     if not user.department_id:

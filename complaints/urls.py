@@ -10,6 +10,7 @@ urlpatterns = [
     # Before the case page's pattern, which any word would match.
     path("cases/to-take/", views.to_take, name="to_take"),
     path("cases/department/", views.department_cases, name="department_cases"),
+    path("search/", views.search, name="search"),
     path("cases/<str:reference>/", views.case_detail, name="case_detail"),
     path("cases/<str:reference>/step/", views.case_step, name="case_step"),
     path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),

@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -151,6 +152,20 @@ def department_cases(request: HttpRequest) -> HttpResponse:
 @require_GET
 def all_cases(request: HttpRequest) -> HttpResponse:
     return _case_list(request, scope="all")
+
+
+@login_required
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    """The header's search box: a whole reference opens its case; anything else (a phone, an
+    email, a name, an order number, words of the story) lists the matching cases among all."""
+    _require_staff(request)
+    typed = request.GET.get("q", "").strip()
+    reference = selectors.case_reference_find(user=request.user, typed=typed)
+    if reference:
+        return redirect("complaints:case_detail", reference=reference)
+    found = reverse("complaints:all_cases")
+    return redirect(f"{found}?{urlencode({'q': typed})}" if typed else found)
 
 
 def _merge_suggestion(case: Case) -> str:

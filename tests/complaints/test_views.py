@@ -586,7 +586,16 @@ def test_navigation_shows_my_open_and_overdue_counts(client, agent, other_agent)
     client.force_login(agent)
     page = text(client.get("/cases/"))
     assert re.search(r'data-testid="nav-my-cases">My cases <span class="count">2</span>', page)
-    assert re.search(r'data-testid="nav-overdue"[^>]*>Overdue <span class="count">1</span>', page)
+    assert re.search(r'data-testid="nav-overdue"[^>]*><span class="count">1</span> overdue', page)
+
+
+def test_navigation_leaves_out_overdue_and_waiting_when_there_are_none(client, agent):
+    receive_case(by=agent)
+    client.force_login(agent)
+    page = text(client.get("/"))
+    assert 'data-testid="nav-my-cases"' in page
+    assert 'data-testid="nav-overdue"' not in page
+    assert 'data-testid="nav-waiting"' not in page
 
 
 def test_overdue_case_is_marked_in_the_list(client, agent):

@@ -298,3 +298,49 @@ def test_the_reports_list_of_cases_shows_the_same_rows(client, agent, quality_ma
     assert f'data-reference="{case.reference}"' in page
     assert 'data-testid="last-activity"' in page
     assert 'data-testid="sort-due"' not in page  # the report's order is its own
+
+
+# ---------------------------------------------------------------- the header's search box
+
+
+def test_a_whole_reference_typed_in_the_header_opens_its_case(client, agent):
+    case = receive_case(by=agent)
+    client.force_login(agent)
+    response = client.get("/search/", {"q": f"  {case.reference.lower()} "})
+    assert response.status_code == 302
+    assert response.url == f"/cases/{case.reference}/"
+
+
+@pytest.mark.parametrize("typed", ["+86 139 1111 2222", "Quenby", "fridge leaks", "C202612"])
+def test_anything_else_typed_lists_the_matching_cases(client, agent, typed):
+    found = receive_case(
+        by=agent,
+        description="The fridge leaks water.",
+        customer=CustomerFactory(name="Xylo Quenby", phone="+8613911112222"),
+    )
+    receive_case(by=agent)
+    client.force_login(agent)
+    response = client.get("/search/", {"q": typed}, follow=True)
+    assert response.redirect_chain[0][0].startswith("/cases/?q=")
+    shown = re.findall(r'<tr[^>]* data-reference="([^"]+)"', response.content.decode())
+    assert found.reference in shown
+    if typed != "C202612":
+        assert shown == [found.reference]
+
+
+def test_an_empty_search_lists_all_cases(client, agent):
+    client.force_login(agent)
+    response = client.get("/search/", {"q": "  "})
+    assert response.status_code == 302 and response.url == "/cases/"
+
+
+def test_the_search_box_is_in_every_staff_page_header_not_the_customers(client, agent):
+    client.force_login(agent)
+    assert 'data-testid="header-search"' in client.get("/cases/").content.decode()
+    client.logout()
+    assert 'data-testid="header-search"' not in client.get("/complain/").content.decode()
+
+
+def test_someone_without_a_role_cannot_search(client, outsider):
+    client.force_login(outsider)
+    assert client.get("/search/", {"q": "C202612-00001"}).status_code == 403
