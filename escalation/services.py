@@ -173,6 +173,12 @@ def case_refer_external(*, case: Case, by: User, reviewer: str, reason: str) -> 
         raise AccessDenied(_("Only a quality or general manager may refer a case outside."))
     if locked.step == Step.CLOSED:
         raise TransitionRefused(_("A closed case cannot be referred."))
+    if locked.merged_into_id is not None:
+        survivor = locked.merged_into.reference
+        raise TransitionRefused(
+            _("%(reference)s was merged into %(survivor)s: refer %(survivor)s instead.")
+            % {"reference": locked.reference, "survivor": survivor}
+        )
     if locked.external_reviews.filter(outcome_at__isnull=True).exists():
         raise TransitionRefused(_("The case is already in external review."))
     review = ExternalReview.objects.create(

@@ -17,6 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from complaints import services as case_services
+from complaints.merging import case_merge
 from complaints.models import CaseEvent, Step, Tier
 from escalation.approvals import approval_decide, approval_request
 from escalation.models import ExternalReview, Pause
@@ -387,6 +388,23 @@ def test_a_second_referral_is_refused_while_the_first_is_open(client, quality_ma
 
     assert flashed(response) == ["The case is already in external review."]
     assert case.external_reviews.count() == 1
+
+
+def test_a_case_merged_into_another_cannot_be_referred_from_its_page(
+    client, quality_manager, decide_case
+):
+    """Issue 16: the API refused it, the page did not."""
+    survivor, absorbed = decide_case(), decide_case()
+    case_merge(survivor=survivor, absorbed=absorbed, by=quality_manager, note="The same fridge.")
+    client.force_login(quality_manager)
+
+    response = client.post(action_url(absorbed, "refer"), {"reviewer": "Court", "reason": "Stuck."})
+
+    assert flashed(response) == [
+        f"{absorbed.reference} was merged into {survivor.reference}: refer "
+        f"{survivor.reference} instead."
+    ]
+    assert not ExternalReview.objects.exists()
 
 
 def test_the_quality_manager_records_the_outcome(client, quality_manager, decide_case):
