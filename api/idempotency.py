@@ -96,10 +96,19 @@ def _stored(user, key: str) -> IdempotencyKey | None:
     return IdempotencyKey.objects.filter(user=user, key=key, created_at__gte=_since()).first()
 
 
+def _still_allowed(view, request, args, kwargs) -> None:
+    """A stored answer is replayed only to a caller still allowed what made it: the view's
+    ``idempotent_allowed(request, *args, **kwargs)`` raises as the request itself would (a user
+    demoted since got their 201 again, with a new working tracking link; issue 16)."""
+    if (check := getattr(view, "idempotent_allowed", None)) is not None:
+        check(request, *args, **kwargs)
+
+
 def idempotent(view_method):
     """Decorates an APIView's ``post``. A secret in the response (a tracking link) is not
     kept: the view names it in ``idempotent_unstored`` and makes a new one in
-    ``idempotent_replayed(request, body) -> body`` when the response is replayed."""
+    ``idempotent_replayed(request, body) -> body`` when the response is replayed. Before a
+    replay the view's ``idempotent_allowed`` checks the caller's right again."""
 
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
@@ -110,6 +119,7 @@ def idempotent(view_method):
             raise KeyInvalid()
         fingerprint = _fingerprint(request)
         if (row := _stored(request.user, key)) is not None:
+            _still_allowed(self, request, args, kwargs)
             return _replay(self, request, row, fingerprint)
         try:
             with transaction.atomic():
@@ -148,6 +158,7 @@ def idempotent(view_method):
         stored = _stored(request.user, key)
         if stored is None:
             raise KeyBusy()
+        _still_allowed(self, request, args, kwargs)
         return _replay(self, request, stored, fingerprint)
 
     return wrapper

@@ -128,10 +128,21 @@ class CaseViewSet(
         responses={201: CaseCreatedSerializer},
         parameters=[IDEMPOTENCY_KEY],
     )
-    @idempotent
-    def create(self, request):
+    def _require_intake(self, request) -> None:
         if not request.user.has_perm("complaints.add_case"):
             raise exceptions.PermissionDenied(_("You may not log complaints."))
+
+    def idempotent_allowed(self, request, *args, **kwargs) -> None:
+        """Before a stored answer is replayed (``api.idempotency``): the caller may still log
+        complaints, or still change the case."""
+        if self.action == "create":
+            self._require_intake(request)
+        else:
+            self._case(write=True)
+
+    @idempotent
+    def create(self, request):
+        self._require_intake(request)
         serializer = CaseCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)

@@ -9,13 +9,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from api.idempotency import idempotency_keys_purge
 from api.models import IdempotencyKey
 from api.tokens import api_token_issue
 from complaints import services
-from complaints.models import Case, CaseEvent, Step
+from complaints.models import Case, CaseEvent, Step, User
 from complaints.roles import Role
 from intake import tracking
 
@@ -228,6 +229,34 @@ def test_a_request_refused_its_permission_keeps_nothing(api, foreign_handler, ca
 
 
 # ---------------------------------------------------------------- keys are per user
+
+
+def test_a_user_no_longer_allowed_to_log_complaints_gets_no_replay(api, agent):
+    """Issue 16: a user demoted from agent replayed their create and got a 201 with a new
+    working tracking link."""
+    client = api(agent)
+    assert log(client).status_code == 201
+    agent.groups.set([Group.objects.get(name=Role.HANDLER)])
+
+    replay = log(api(User.objects.get(pk=agent.pk)))
+
+    error(replay, 403, "permission_denied")
+    assert "tracking_url" not in replay.content.decode()
+    assert Case.objects.count() == 1
+
+
+def test_a_user_no_longer_allowed_to_change_the_case_gets_no_replay(
+    api, agent, handler, case, logistics
+):
+    services.case_assign(case=case, by=agent, person=handler)
+    version = Case.objects.values_list("version", flat=True).get(pk=case.pk)
+    assert move(api(handler), case, version=version).status_code == 200
+    case.refresh_from_db()
+    services.case_assign(case=case, by=agent, person=agent, department=logistics)
+
+    replay = move(api(handler), case, version=version)
+
+    error(replay, 403, "permission_denied")
 
 
 def test_two_users_may_send_the_same_key(api, agent, other_agent):
