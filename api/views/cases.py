@@ -16,7 +16,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from complaints import customer_actions, merging, repeats, selectors, services
-from complaints.access import case_get_for_user
+from complaints.access import case_can_work, case_get_for_user
 from complaints.customer_actions import tracking_url
 from complaints.errors import InvalidInput
 from complaints.languages import language_guess
@@ -122,24 +122,26 @@ class CaseViewSet(
         data = CaseSummarySerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
 
-    @extend_schema(
-        summary="Log a new complaint",
-        request=CaseCreateSerializer,
-        responses={201: CaseCreatedSerializer},
-        parameters=[IDEMPOTENCY_KEY],
-    )
     def _require_intake(self, request) -> None:
         if not request.user.has_perm("complaints.add_case"):
             raise exceptions.PermissionDenied(_("You may not log complaints."))
 
     def idempotent_allowed(self, request, *args, **kwargs) -> None:
         """Before a stored answer is replayed (``api.idempotency``): the caller may still log
-        complaints, or still change the case."""
+        complaints, or still change the case (after a merge: the case that carries on)."""
         if self.action == "create":
             self._require_intake(request)
-        else:
-            self._case(write=True)
+            return
+        case = self._case()
+        if not case_can_work(user=request.user, case=case.merged_into or case):
+            raise exceptions.PermissionDenied
 
+    @extend_schema(
+        summary="Log a new complaint",
+        request=CaseCreateSerializer,
+        responses={201: CaseCreatedSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     @idempotent
     def create(self, request):
         self._require_intake(request)
