@@ -11,18 +11,21 @@ MAX_DEPTH = 32
 
 
 def _depth(data) -> int:
-    """How deeply ``data`` nests (a scalar is 0), walked without recursion."""
+    """How deeply ``data`` nests (a scalar is 0; counting stops past ``MAX_DEPTH``), walked
+    without recursion."""
     deepest, stack = 0, [(data, 0)]
     while stack:
         value, depth = stack.pop()
-        children = (
-            value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        )
-        if isinstance(value, dict | list):
-            deepest = max(deepest, depth + 1)
-            if depth + 1 > MAX_DEPTH:
-                return deepest
-            stack.extend((child, depth + 1) for child in children)
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
     return deepest
 
 
@@ -34,13 +37,10 @@ class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             data = super().parse(stream, media_type, parser_context)
+            if _depth(data) <= MAX_DEPTH:
+                return data
         except RecursionError:
-            data = None
-            too_deep = True
-        else:
-            too_deep = _depth(data) > MAX_DEPTH
-        if too_deep:
-            raise ParseError(
-                _("The JSON body nests deeper than %(depth)s levels.") % {"depth": MAX_DEPTH}
-            )
-        return data
+            pass
+        raise ParseError(
+            _("The JSON body nests deeper than %(depth)s levels.") % {"depth": MAX_DEPTH}
+        )

@@ -14,6 +14,12 @@ def user_can_view_cases(user: User) -> bool:
     return bool(user.is_authenticated and user.is_active and user.has_perm("complaints.view_case"))
 
 
+def user_can_take_cases(user: User) -> bool:
+    """Those who log complaints (``complaints.add_case``) take the cases no one owns yet: the
+    "To take" list and its count, the case page's Take button, ``case_take``."""
+    return bool(user.is_active and user.has_perm("complaints.add_case"))
+
+
 def cases_visible_to(*, user: User) -> QuerySet[Case]:
     """Every member of staff with a role sees every case: whoever picks up the phone when a
     customer calls back must be able to find theirs. A user without a role sees none."""

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import attachments, lifecycle, signals
+from .access import user_can_take_cases
 from .errors import AccessDenied, CaseConflict, InvalidInput, TransitionRefused
 from .models import (
     Case,
@@ -106,7 +107,7 @@ def case_receive_from_customer(
 def case_take(*, case: Case, by: User) -> CaseEvent:
     """An agent takes a case that has no owner (one the customer sent through the public form)
     and becomes accountable for it, as if they had received it."""
-    if not (by.is_active and by.has_perm("complaints.add_case")):
+    if not user_can_take_cases(by):
         raise AccessDenied(_("You may not take complaints."))
     locked = Case.objects.select_for_update(of=("self",)).select_related("owner").get(pk=case.pk)
     if locked.merged_into_id is not None:

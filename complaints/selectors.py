@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .access import cases_visible_to
+from .access import cases_visible_to, user_can_take_cases
 from .models import (
     Attachment,
     Case,
@@ -122,7 +122,7 @@ def navigation_querysets(user: User) -> dict[str, QuerySet[Case]]:
         "overdue": mine.filter(overdue_q()),
         "waiting": mine.filter(awaiting_reply_since__isnull=False),
     }
-    if user.has_perm("complaints.add_case"):
+    if user_can_take_cases(user):
         querysets["unassigned"] = waiting_to_be_taken(user=user)
     return querysets
 

@@ -5,11 +5,11 @@ from . import views
 app_name = "complaints"
 
 urlpatterns = [
-    path("", views.my_cases, name="my_cases"),
-    path("cases/", views.all_cases, name="all_cases"),
+    path("", views.case_list, {"scope": "mine"}, name="my_cases"),
+    path("cases/", views.case_list, {"scope": "all"}, name="all_cases"),
     # Before the case page's pattern, which any word would match.
-    path("cases/to-take/", views.to_take, name="to_take"),
-    path("cases/department/", views.department_cases, name="department_cases"),
+    path("cases/to-take/", views.case_list, {"scope": "to_take"}, name="to_take"),
+    path("cases/department/", views.case_list, {"scope": "department"}, name="department_cases"),
     path("search/", views.search, name="search"),
     path("cases/<str:reference>/", views.case_detail, name="case_detail"),
     path("cases/<str:reference>/step/", views.case_step, name="case_step"),

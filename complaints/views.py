@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from . import contact, customer_actions, lifecycle, merging, repeats, selectors, services, signals
-from .access import case_can_work, case_get_for_user, user_can_view_cases
+from .access import case_can_work, case_get_for_user, user_can_take_cases, user_can_view_cases
 from .errors import AccessDenied, CaseConflict, CaseError, InvalidInput
 from .filters import DEFAULT_SORT, SORTS, CaseFilter, sort_order
 from .forms import (
@@ -63,7 +63,7 @@ def _scopes(user) -> list[str]:
     return [
         scope
         for scope in SCOPES
-        if (scope != "to_take" or user.has_perm("complaints.add_case"))
+        if (scope != "to_take" or user_can_take_cases(user))
         and (scope != "department" or user.department_id)
     ]
 
@@ -83,7 +83,10 @@ def _sort_links(request: HttpRequest, current: str) -> dict[str, dict]:
     return links
 
 
-def _case_list(request: HttpRequest, *, scope: str) -> HttpResponse:
+@login_required
+@require_GET
+def case_list(request: HttpRequest, scope: str) -> HttpResponse:
+    """A work list (``SCOPES``; the URL names which)."""
     _require_staff(request)
     if scope not in _scopes(request.user):
         raise PermissionDenied
@@ -132,30 +135,6 @@ def _case_list(request: HttpRequest, *, scope: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def my_cases(request: HttpRequest) -> HttpResponse:
-    return _case_list(request, scope="mine")
-
-
-@login_required
-@require_GET
-def to_take(request: HttpRequest) -> HttpResponse:
-    return _case_list(request, scope="to_take")
-
-
-@login_required
-@require_GET
-def department_cases(request: HttpRequest) -> HttpResponse:
-    return _case_list(request, scope="department")
-
-
-@login_required
-@require_GET
-def all_cases(request: HttpRequest) -> HttpResponse:
-    return _case_list(request, scope="all")
-
-
-@login_required
-@require_GET
 def search(request: HttpRequest) -> HttpResponse:
     """The header's search box: a whole reference opens its case; anything else (a phone, an
     email, a name, an order number, words of the story) lists the matching cases among all."""
@@ -193,9 +172,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms) -> dict:
         "now": now,
         "can_work": can_work,
         # A case no one owns yet (the public form, email in) is there to be taken.
-        "can_take": case.owner_id is None
-        and case.is_open
-        and request.user.has_perm("complaints.add_case"),
+        "can_take": case.owner_id is None and case.is_open and user_can_take_cases(request.user),
         "is_overdue": case.is_past_due(now),
         "steps": [
             {
